@@ -1,0 +1,67 @@
+# CB Portal — the two commands a new machine needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) assets
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+assets: node_modules/.package-lock.json
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Run the app on the embedded default (SQLite, eager Celery, console email) with demo data.
+run: seed
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Run the whole test suite (browser tests need /usr/bin/chromium; they skip without it).
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy .
+
+check: lint typecheck
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+messages: install
+	$(PY) manage.py makemessages -l fr -l es --ignore=node_modules --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -d djangojs -l fr -l es --ignore=node_modules --ignore=.venv --ignore=staticfiles
+
+compilemessages: install
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
+
+docs: install
+	$(PY) manage.py workflow_docs > docs/workflow-table.md
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

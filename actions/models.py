@@ -1,0 +1,1 @@
+"""Models of the tailor-made actions app (filled in by its issue)."""

@@ -1,0 +1,19 @@
+from rest_framework.routers import SimpleRouter
+
+from cbportal.accounts.api.views import CountryViewSet, OrganisationViewSet
+from cbportal.core.api.views import (
+    GcmObjectiveViewSet,
+    LanguageViewSet,
+    NotificationViewSet,
+    ThematicAreaViewSet,
+)
+
+router = SimpleRouter()
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("countries", CountryViewSet, basename="country")
+router.register("thematic-areas", ThematicAreaViewSet, basename="thematic-area")
+router.register("gcm-objectives", GcmObjectiveViewSet, basename="gcm-objective")
+router.register("languages", LanguageViewSet, basename="language")
+router.register("notifications", NotificationViewSet, basename="notification")
+
+urlpatterns = router.urls

@@ -1,0 +1,216 @@
+"""Reference data, the immutable transition log and the notification outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cbportal.core.i18n import localized
+
+
+class ThematicArea(models.Model):
+    """Editable list of the programme's thematic areas (seeded by migration)."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    name_fr = models.CharField(_("name (French)"), max_length=150, blank=True)
+    name_es = models.CharField(_("name (Spanish)"), max_length=150, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("thematic area")
+        verbose_name_plural = _("thematic areas")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return localized(self)
+
+
+class GcmObjective(models.Model):
+    """The 23 objectives of the Global Compact for Migration (fixed list)."""
+
+    number = models.PositiveSmallIntegerField(
+        _("number"), primary_key=True, validators=[MinValueValidator(1), MaxValueValidator(23)]
+    )
+    title = models.CharField(_("title"), max_length=200)
+    title_fr = models.CharField(max_length=200, blank=True)
+    title_es = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("GCM objective")
+        verbose_name_plural = _("GCM objectives")
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.display_title}"
+
+    @property
+    def display_title(self) -> str:
+        return localized(self, "title")
+
+
+class Language(models.Model):
+    """An ISO 639-1 language (loaded by migration)."""
+
+    code = models.CharField(_("ISO code"), max_length=2, primary_key=True)
+    name = models.CharField(_("name"), max_length=80)
+    name_fr = models.CharField(max_length=80, blank=True)
+    name_es = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("language")
+        verbose_name_plural = _("languages")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return localized(self)
+
+
+class ImmutableRecord(models.Model):
+    """A row that, once written, is never changed or deleted through the ORM."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValidationError(_("This record is immutable."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError(_("This record is immutable."))
+
+
+class TransitionEvent(ImmutableRecord):
+    """Who moved which object from which state to which, when, and why."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    transition = models.CharField(_("transition"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=40)
+    to_state = models.CharField(_("to"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    # Kept so the timeline still names the actor if the account is later anonymised.
+    actor_name = models.CharField(max_length=200)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("transition event")
+        verbose_name_plural = _("transition events")
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id", "created_at"], name="transition_target_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.from_state} → {self.to_state}"
+
+
+class NotificationCategory(models.TextChoices):
+    ACCOUNT = "account", _("Account")
+    REQUESTS = "requests", _("Requests")
+    ACTIONS = "actions", _("Actions")
+    DEPLOYMENTS = "deployments", _("Deployments")
+    EVALUATIONS = "evaluations", _("Evaluations")
+    REMINDERS = "reminders", _("Reminders")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not emailed")
+
+
+class Notification(models.Model):
+    """An in-app notification and, at the same time, the outbox row for its email.
+
+    It is written in the transaction of the change that causes it, so a rolled-back change
+    leaves nothing behind and a committed one cannot lose its message: Celery delivers the
+    email after commit, and a periodic sweep retries whatever is still pending.
+    ``idempotency_key`` is unique, so one event reaches one recipient once.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    event = models.CharField(_("event"), max_length=60)
+    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    target = GenericForeignKey("content_type", "object_id")
+    subject = models.CharField(_("message"), max_length=255)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    email_status = models.CharField(
+        _("email status"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(email_status="pending"),
+                name="notification_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,34 @@
+"""Template helpers shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms, template
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.filter
+def widget(field: forms.BoundField) -> SafeString:
+    """Render a field's widget with Bootstrap's class and its help text and errors tied to
+    it through ``aria-describedby`` (screen readers announce both)."""
+    w = field.field.widget
+    if isinstance(w, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+        css = "form-check-input"
+    elif isinstance(w, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    attrs: dict[str, Any] = {"class": f"{w.attrs.get('class', '')} {css}".strip()}
+    described = []
+    if field.help_text:
+        described.append(f"{field.auto_id}_helptext")
+    if field.errors:
+        described.append(f"{field.auto_id}_error")
+        attrs["class"] += " is-invalid"
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return field.as_widget(attrs=attrs)

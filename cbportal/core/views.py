@@ -1,0 +1,127 @@
+"""Home pages per role, notifications, health check and error pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.template import loader
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from cbportal.core import selectors, services
+from cbportal.core.models import Notification
+
+logger = logging.getLogger(__name__)
+
+HOME_TEMPLATES = {
+    "partner": "core/home_partner.html",
+    "staff": "core/home_staff.html",
+    "expert": "core/home_expert.html",
+    "evaluator": "core/home_evaluator.html",
+}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The public landing page, or the signed-in user's role home page."""
+    user: Any = request.user
+    if not user.is_authenticated:
+        return render(request, "core/landing.html")
+    template = HOME_TEMPLATES.get(user.role, "core/home_staff.html")
+    context = {"recent_notifications": selectors.notifications_for(user)[:5]}
+    return render(request, template, context)
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    qs = selectors.notifications_for(request.user)
+    only_unread = request.GET.get("unread") == "1"
+    if only_unread:
+        qs = qs.filter(read_at__isnull=True)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page, "only_unread": only_unread})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read, then follow its link (or go back to the list)."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    services.notification_mark_read(notification_id=notification.pk, by=request.user)
+    target = notification.url if request.POST.get("open") == "1" else None
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return redirect("core:notifications")
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    count = services.notification_mark_all_read(by=request.user)
+    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    return redirect("core:notifications")
+
+
+def _check_broker() -> str:
+    from cbportal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness: the database answers and, when configured, the broker."""
+    checks: dict[str, str] = {}
+    healthy = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:
+        logger.warning("healthz: database check failed: %s", exc)
+        checks["database"] = "error"
+        healthy = False
+    if settings.REDIS_URL:
+        try:
+            checks["broker"] = _check_broker()
+        except Exception as exc:
+            logger.warning("healthz: broker check failed: %s", exc)
+            checks["broker"] = "error"
+            healthy = False
+    else:
+        checks["broker"] = "not configured (tasks run eagerly)"
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No request context: the page must render even when the database is what failed.
+    return HttpResponseServerError(loader.render_to_string("500.html"))

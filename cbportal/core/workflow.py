@@ -1,0 +1,149 @@
+"""The one transition mechanism every state machine of CB Portal uses.
+
+A model's machine is a table you can read::
+
+    REQUEST_WORKFLOW = Workflow(
+        model="requests_app.AssistanceRequest",
+        states=RequestStatus,
+        transitions=[
+            Transition("submit", ["draft"], "submitted", roles=["partner"]),
+            Transition("decline", ["under_review"], "declined", roles=["staff"],
+                       requires_comment=True),
+            ...
+        ],
+    )
+
+``check(obj, name, user)`` raises ``TransitionForbidden`` (403) when none of the user's roles
+may fire the transition, ``TransitionNotAllowed`` (409) when the object's state does not allow
+it or a guard refuses. ``allowed(obj, user)`` lists what the user may fire now; API
+representations and page buttons are both built from it. Services call ``check`` under a row
+lock, change the state, then ``record_transition`` (cbportal.core.services).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.db import models
+from django.utils.translation import gettext as _
+
+from cbportal.core.errors import TransitionForbidden, TransitionNotAllowed, UnknownTransition
+
+# A guard returns None when the transition may go ahead, or the reason it may not.
+Guard = Callable[[Any, Any], "str | None"]
+
+
+class HasRoles(Protocol):
+    @property
+    def workflow_roles(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: Sequence[str]
+    target: str
+    roles: Sequence[str]
+    label: Any = None
+    guards: Sequence[Guard] = field(default_factory=tuple)
+    requires_comment: bool = False
+
+    @property
+    def display_label(self) -> str:
+        return str(self.label) if self.label is not None else self.name.replace("-", " ")
+
+
+class Workflow:
+    def __init__(
+        self,
+        *,
+        model: str,
+        states: type[models.TextChoices],
+        transitions: Iterable[Transition],
+        state_field: str = "status",
+    ) -> None:
+        self.model = model
+        self.states = states
+        self.state_field = state_field
+        self.transitions: dict[str, Transition] = {}
+        valid = set(states.values)
+        for t in transitions:
+            if t.name in self.transitions:
+                raise ValueError(f"{model}: transition {t.name!r} defined twice")
+            unknown = ({*t.sources, t.target}) - valid
+            if unknown:
+                raise ValueError(f"{model}: transition {t.name!r} uses unknown states {unknown}")
+            self.transitions[t.name] = t
+
+    def get(self, name: str) -> Transition:
+        try:
+            return self.transitions[name]
+        except KeyError:
+            raise UnknownTransition(_("Unknown transition “%(name)s”.") % {"name": name}) from None
+
+    def state_of(self, obj: Any) -> str:
+        return str(getattr(obj, self.state_field))
+
+    def state_label(self, state: str) -> str:
+        try:
+            return str(self.states(state).label)
+        except ValueError:
+            return state
+
+    def check(self, obj: Any, name: str, user: HasRoles) -> Transition:
+        """Raise unless ``user`` may fire transition ``name`` on ``obj`` now."""
+        transition = self.get(name)
+        if not set(transition.roles) & set(user.workflow_roles):
+            raise TransitionForbidden(
+                _("You are not allowed to %(action)s this item.")
+                % {"action": transition.display_label}
+            )
+        state = self.state_of(obj)
+        if state not in transition.sources:
+            raise TransitionNotAllowed(
+                _("Cannot %(action)s: this item is %(state)s.")
+                % {"action": transition.display_label, "state": self.state_label(state).lower()}
+            )
+        for guard in transition.guards:
+            reason = guard(obj, user)
+            if reason:
+                raise TransitionNotAllowed(str(reason))
+        return transition
+
+    def can(self, obj: Any, name: str, user: HasRoles) -> bool:
+        try:
+            self.check(obj, name, user)
+        except (TransitionForbidden, TransitionNotAllowed, UnknownTransition):
+            return False
+        return True
+
+    def allowed(self, obj: Any, user: HasRoles) -> list[str]:
+        """Names of the transitions ``user`` may fire on ``obj`` now, in table order."""
+        return [name for name in self.transitions if self.can(obj, name, user)]
+
+    def table(self) -> list[dict[str, Any]]:
+        """Rows for docs/workflow.md: transition, from, to, roles, guards."""
+        return [
+            {
+                "transition": t.name,
+                "from": list(t.sources),
+                "to": t.target,
+                "roles": list(t.roles),
+                "guards": [
+                    g.__doc__.strip().splitlines()[0] if g.__doc__ else g.__name__ for g in t.guards
+                ],
+                "requires_comment": t.requires_comment,
+            }
+            for t in self.transitions.values()
+        ]
+
+
+REGISTRY: dict[str, Workflow] = {}
+
+
+def register(workflow: Workflow) -> Workflow:
+    """Make a machine known to the docs generator and the consistency tests."""
+    REGISTRY[workflow.model] = workflow
+    return workflow

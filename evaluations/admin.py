@@ -1,0 +1,1 @@
+"""Admin registrations of the monitoring and evaluation app."""

@@ -1,0 +1,1 @@
+"""Models of the monitoring and evaluation app (filled in by its issue)."""

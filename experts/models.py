@@ -1,0 +1,1 @@
+"""Models of the experts and deployments app (filled in by its issue)."""
