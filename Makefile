@@ -61,7 +61,7 @@ compilemessages: install
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
 docs: install
-	$(PY) manage.py workflow_docs > docs/workflow-table.md
+	$(PY) manage.py workflow_docs --write docs/workflow.md
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Create (or refresh) the demo accounts and organisations; safe to run again and again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from cbportal.accounts.models import Country, Organisation, OrganisationKind, Role, User
+
+DEMO_PASSWORD = "cbportal-demo"  # noqa: S105 - demo data only, printed on purpose
+
+ORGANISATIONS = {
+    "partner": {
+        "name": "Directorate-General for Migration and Border Management",
+        "acronym": "DGMBM",
+        "kind": OrganisationKind.NATIONAL_AUTHORITY,
+        "country": "TN",
+    },
+    "partner2": {
+        "name": "National Migration Agency",
+        "acronym": "NMA",
+        "kind": OrganisationKind.NATIONAL_AUTHORITY,
+        "country": "SN",
+    },
+}
+
+ACCOUNTS: list[dict[str, Any]] = [
+    {"username": "partner", "first_name": "Amira", "last_name": "Ben Salah", "role": Role.PARTNER,
+     "organisation": "partner", "language": "fr"},
+    {"username": "partner2", "first_name": "Moussa", "last_name": "Diop", "role": Role.PARTNER,
+     "organisation": "partner2", "language": "fr"},
+    {"username": "staff", "first_name": "Clara", "last_name": "Weber", "role": Role.STAFF},
+    {"username": "approver", "first_name": "Javier", "last_name": "Morales", "role": Role.STAFF,
+     "is_approver": True},
+    {"username": "expert", "first_name": "Ana", "last_name": "Pereira", "role": Role.EXPERT},
+    {"username": "evaluator", "first_name": "Kwame", "last_name": "Mensah", "role": Role.EVALUATOR},
+    {"username": "admin", "first_name": "Portal", "last_name": "Administrator", "role": Role.STAFF,
+     "is_superuser": True, "is_staff": True},
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo data and print the demo accounts (demo use only)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--quiet", action="store_true", help="Do not print the accounts.")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organisations = {}
+        for key, spec in ORGANISATIONS.items():
+            country = Country.objects.get(code=spec["country"])
+            organisations[key], _ = Organisation.objects.update_or_create(
+                name=spec["name"],
+                country=country,
+                defaults={"acronym": spec["acronym"], "kind": spec["kind"], "is_active": True},
+            )
+        for spec in ACCOUNTS:
+            fields = {k: v for k, v in spec.items() if k != "username"}
+            if "organisation" in fields:
+                fields["organisation"] = organisations[fields["organisation"]]
+            fields.setdefault("organisation", None)
+            fields.setdefault("is_approver", False)
+            fields.setdefault("is_superuser", False)
+            fields.setdefault("is_staff", False)
+            fields.setdefault("language", "en")
+            fields["email"] = f"{spec['username']}@demo.cbportal.localhost"
+            fields["is_active"] = True
+            user, _ = User.objects.update_or_create(username=spec["username"], defaults=fields)
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+
+        if not options["quiet"]:
+            self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD))
+            for spec in ACCOUNTS:
+                org = ORGANISATIONS.get(spec.get("organisation", ""), {}).get("acronym", "")
+                role = "approver" if spec.get("is_approver") else spec["role"]
+                if spec.get("is_superuser"):
+                    role = "admin"
+                self.stdout.write(f"  {spec['username']:<10} {role:<10} {org}")

@@ -1,0 +1,116 @@
+"""Fixtures shared by the whole suite.
+
+Personas, as healthchecks' tests have them: two partner organisations, staff, an approver,
+an expert, an evaluator and an administrator. Celery runs eagerly unless a test is marked
+``celery_worker`` (then a real worker process consumes a real Redis queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, OrganisationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings: Any) -> Iterator[None]:
+    # Throttle counters live in the cache; each test starts with an empty local one so that
+    # tests never share (or flush) the Redis instance the Celery broker uses.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _celery_mode(request: pytest.FixtureRequest) -> Iterator[None]:
+    from cbportal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = request.node.get_closest_marker("celery_worker") is None
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def organisation(db: Any) -> Any:
+    return OrganisationFactory(name="Directorate of Migration", acronym="DM")
+
+
+@pytest.fixture
+def other_organisation(db: Any) -> Any:
+    return OrganisationFactory(name="National Migration Agency", acronym="NMA")
+
+
+@pytest.fixture
+def partner(organisation: Any) -> Any:
+    return UserFactory(username="partner", partner=True, organisation=organisation)
+
+
+@pytest.fixture
+def partner2(other_organisation: Any) -> Any:
+    return UserFactory(username="partner2", partner=True, organisation=other_organisation)
+
+
+@pytest.fixture
+def staff(db: Any) -> Any:
+    return UserFactory(username="staff")
+
+
+@pytest.fixture
+def approver(db: Any) -> Any:
+    return UserFactory(username="approver", approver=True)
+
+
+@pytest.fixture
+def expert(db: Any) -> Any:
+    return UserFactory(username="expert", expert=True)
+
+
+@pytest.fixture
+def evaluator(db: Any) -> Any:
+    return UserFactory(username="evaluator", evaluator=True)
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return UserFactory(username="admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def personas(partner: Any, partner2: Any, staff: Any, approver: Any, expert: Any, evaluator: Any) -> dict[str, Any]:
+    return {
+        "partner": partner,
+        "partner2": partner2,
+        "staff": staff,
+        "approver": approver,
+        "expert": expert,
+        "evaluator": evaluator,
+    }
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(db: Any) -> Any:
+    """``api_as(user)`` returns an API client authenticated as ``user`` (force_authenticate)."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
