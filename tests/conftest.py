@@ -88,7 +88,9 @@ def admin_user(db: Any) -> Any:
 
 
 @pytest.fixture
-def personas(partner: Any, partner2: Any, staff: Any, approver: Any, expert: Any, evaluator: Any) -> dict[str, Any]:
+def personas(
+    partner: Any, partner2: Any, staff: Any, approver: Any, expert: Any, evaluator: Any
+) -> dict[str, Any]:
     return {
         "partner": partner,
         "partner2": partner2,
@@ -114,3 +116,21 @@ def api_as(db: Any) -> Any:
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests end by flushing every table, migration-loaded reference data
+    included; put it back before each such test (a no-op when it is there)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not (
+        marker.kwargs.get("transaction") or "live_server" in request.fixturenames
+    ):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    from cbportal.core.reference_data import load_core, load_countries
+
+    load_countries(apps)
+    load_core(apps)

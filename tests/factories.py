@@ -36,7 +36,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     language = "en"
 
     class Params:
-        partner = factory.Trait(role=Role.PARTNER, organisation=factory.SubFactory(OrganisationFactory))
+        partner = factory.Trait(
+            role=Role.PARTNER, organisation=factory.SubFactory(OrganisationFactory)
+        )
         approver = factory.Trait(role=Role.STAFF, is_approver=True)
         expert = factory.Trait(role=Role.EXPERT)
         evaluator = factory.Trait(role=Role.EVALUATOR)

@@ -7,7 +7,11 @@ from cbportal.core.models import GcmObjective, Language, ThematicArea
 def test_it_loads_every_iso_country_with_its_m49_region(db):
     assert Country.objects.count() == 249
     tunisia = Country.objects.get(code="TN")
-    assert (tunisia.iso3, tunisia.region, tunisia.subregion) == ("TUN", Region.AFRICA, "Northern Africa")
+    assert (tunisia.iso3, tunisia.region, tunisia.subregion) == (
+        "TUN",
+        Region.AFRICA,
+        "Northern Africa",
+    )
     assert Country.objects.get(code="MX").subregion == "Latin America and the Caribbean"
     assert set(Country.objects.values_list("region", flat=True)) == set(Region.values)
 

@@ -8,108 +8,229 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GcmObjective',
+            name="GcmObjective",
             fields=[
-                ('number', models.PositiveSmallIntegerField(primary_key=True, serialize=False, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(23)], verbose_name='number')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('title_fr', models.CharField(blank=True, max_length=200)),
-                ('title_es', models.CharField(blank=True, max_length=200)),
+                (
+                    "number",
+                    models.PositiveSmallIntegerField(
+                        primary_key=True,
+                        serialize=False,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(23),
+                        ],
+                        verbose_name="number",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("title_fr", models.CharField(blank=True, max_length=200)),
+                ("title_es", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'verbose_name': 'GCM objective',
-                'verbose_name_plural': 'GCM objectives',
-                'ordering': ['number'],
+                "verbose_name": "GCM objective",
+                "verbose_name_plural": "GCM objectives",
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='Language',
+            name="Language",
             fields=[
-                ('code', models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name='ISO code')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('name_fr', models.CharField(blank=True, max_length=80)),
-                ('name_es', models.CharField(blank=True, max_length=80)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=2, primary_key=True, serialize=False, verbose_name="ISO code"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                ("name_fr", models.CharField(blank=True, max_length=80)),
+                ("name_es", models.CharField(blank=True, max_length=80)),
             ],
             options={
-                'verbose_name': 'language',
-                'verbose_name_plural': 'languages',
-                'ordering': ['name'],
+                "verbose_name": "language",
+                "verbose_name_plural": "languages",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ThematicArea',
+            name="ThematicArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True, verbose_name='slug')),
-                ('name', models.CharField(max_length=150, verbose_name='name')),
-                ('name_fr', models.CharField(blank=True, max_length=150, verbose_name='name (French)')),
-                ('name_es', models.CharField(blank=True, max_length=150, verbose_name='name (Spanish)')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True, verbose_name="slug")),
+                ("name", models.CharField(max_length=150, verbose_name="name")),
+                (
+                    "name_fr",
+                    models.CharField(blank=True, max_length=150, verbose_name="name (French)"),
+                ),
+                (
+                    "name_es",
+                    models.CharField(blank=True, max_length=150, verbose_name="name (Spanish)"),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'thematic area',
-                'verbose_name_plural': 'thematic areas',
-                'ordering': ['position', 'name'],
+                "verbose_name": "thematic area",
+                "verbose_name_plural": "thematic areas",
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=60, verbose_name='event')),
-                ('category', models.CharField(choices=[('account', 'Account'), ('requests', 'Requests'), ('actions', 'Actions'), ('deployments', 'Deployments'), ('evaluations', 'Evaluations'), ('reminders', 'Reminders')], max_length=20, verbose_name='category')),
-                ('object_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('subject', models.CharField(max_length=255, verbose_name='message')),
-                ('url', models.CharField(blank=True, max_length=500, verbose_name='link')),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read')),
-                ('email_status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Not emailed')], default='pending', max_length=10, verbose_name='email status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent')),
-                ('content_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='recipient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event", models.CharField(max_length=60, verbose_name="event")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("account", "Account"),
+                            ("requests", "Requests"),
+                            ("actions", "Actions"),
+                            ("deployments", "Deployments"),
+                            ("evaluations", "Evaluations"),
+                            ("reminders", "Reminders"),
+                        ],
+                        max_length=20,
+                        verbose_name="category",
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("subject", models.CharField(max_length=255, verbose_name="message")),
+                ("url", models.CharField(blank=True, max_length=500, verbose_name="link")),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read")),
+                (
+                    "email_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Not emailed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="email status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent")),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recipient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['recipient', '-created_at'], name='notification_inbox_idx'), models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient'], name='notification_unread_idx'), models.Index(condition=models.Q(('email_status', 'pending')), fields=['next_attempt_at'], name='notification_pending_idx')],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["recipient", "-created_at"], name="notification_inbox_idx"
+                    ),
+                    models.Index(
+                        condition=models.Q(("read_at__isnull", True)),
+                        fields=["recipient"],
+                        name="notification_unread_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("email_status", "pending")),
+                        fields=["next_attempt_at"],
+                        name="notification_pending_idx",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TransitionEvent',
+            name="TransitionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('transition', models.CharField(max_length=40, verbose_name='transition')),
-                ('from_state', models.CharField(max_length=40, verbose_name='from')),
-                ('to_state', models.CharField(max_length=40, verbose_name='to')),
-                ('actor_name', models.CharField(max_length=200)),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='time')),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor')),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("transition", models.CharField(max_length=40, verbose_name="transition")),
+                ("from_state", models.CharField(max_length=40, verbose_name="from")),
+                ("to_state", models.CharField(max_length=40, verbose_name="to")),
+                ("actor_name", models.CharField(max_length=200)),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="time"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'transition event',
-                'verbose_name_plural': 'transition events',
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['content_type', 'object_id', 'created_at'], name='transition_target_idx')],
+                "verbose_name": "transition event",
+                "verbose_name_plural": "transition events",
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["content_type", "object_id", "created_at"],
+                        name="transition_target_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -27,17 +27,40 @@ ORGANISATIONS = {
 }
 
 ACCOUNTS: list[dict[str, Any]] = [
-    {"username": "partner", "first_name": "Amira", "last_name": "Ben Salah", "role": Role.PARTNER,
-     "organisation": "partner", "language": "fr"},
-    {"username": "partner2", "first_name": "Moussa", "last_name": "Diop", "role": Role.PARTNER,
-     "organisation": "partner2", "language": "fr"},
+    {
+        "username": "partner",
+        "first_name": "Amira",
+        "last_name": "Ben Salah",
+        "role": Role.PARTNER,
+        "organisation": "partner",
+        "language": "fr",
+    },
+    {
+        "username": "partner2",
+        "first_name": "Moussa",
+        "last_name": "Diop",
+        "role": Role.PARTNER,
+        "organisation": "partner2",
+        "language": "fr",
+    },
     {"username": "staff", "first_name": "Clara", "last_name": "Weber", "role": Role.STAFF},
-    {"username": "approver", "first_name": "Javier", "last_name": "Morales", "role": Role.STAFF,
-     "is_approver": True},
+    {
+        "username": "approver",
+        "first_name": "Javier",
+        "last_name": "Morales",
+        "role": Role.STAFF,
+        "is_approver": True,
+    },
     {"username": "expert", "first_name": "Ana", "last_name": "Pereira", "role": Role.EXPERT},
     {"username": "evaluator", "first_name": "Kwame", "last_name": "Mensah", "role": Role.EVALUATOR},
-    {"username": "admin", "first_name": "Portal", "last_name": "Administrator", "role": Role.STAFF,
-     "is_superuser": True, "is_staff": True},
+    {
+        "username": "admin",
+        "first_name": "Portal",
+        "last_name": "Administrator",
+        "role": Role.STAFF,
+        "is_superuser": True,
+        "is_staff": True,
+    },
 ]
 
 
@@ -73,7 +96,9 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
 
         if not options["quiet"]:
-            self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD))
+            self.stdout.write(
+                self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD)
+            )
             for spec in ACCOUNTS:
                 org = ORGANISATIONS.get(spec.get("organisation", ""), {}).get("acronym", "")
                 role = "approver" if spec.get("is_approver") else spec["role"]
