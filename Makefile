@@ -36,7 +36,7 @@ run: seed
 
 ## Run the whole test suite (browser tests need /usr/bin/chromium; they skip without it).
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

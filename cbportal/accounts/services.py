@@ -129,7 +129,9 @@ def invitation_from_token(token: str) -> Invitation:
         raise ApplicationError(
             _("This invitation link is not valid. Check that you copied it whole.")
         ) from None
-    invitation = Invitation.objects.select_related("user").filter(pk=payload.get("i")).first()
+    invitation = (
+        Invitation.objects.select_related("user").filter(pk=int(payload.get("i") or 0)).first()
+    )
     if invitation is None:
         raise ApplicationError(
             _("This invitation link is not valid. Check that you copied it whole.")

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cbportal.core import notifications
 from cbportal.core.models import (
@@ -96,5 +97,12 @@ class NotificationAdmin(admin.ModelAdmin):
             ).values_list("pk", flat=True)
         )
         self.message_user(
-            request, _("%(count)d notifications queued again.") % {"count": count}, messages.SUCCESS
+            request,
+            ngettext(
+                "%(count)d notification queued again.",
+                "%(count)d notifications queued again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
         )

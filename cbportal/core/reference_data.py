@@ -7,7 +7,6 @@ transactional test has flushed the tables. Loading twice changes nothing.
 
 import csv
 from pathlib import Path
-
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cbportal.core.errors import ApplicationError
 from cbportal.core.models import Notification, TransitionEvent
+from cbportal.core.workflow import Workflow
 
 
 def record_transition(
@@ -32,6 +36,35 @@ def record_transition(
         actor_name=by.display_name if by is not None else "system",
         comment=comment,
     )
+
+
+def fire_transition(
+    obj: Any,
+    workflow: Workflow,
+    name: str,
+    *,
+    by: Any,
+    comment: str = "",
+    extra_fields: Iterable[str] = (),
+) -> tuple[Any, TransitionEvent]:
+    """Check ``name`` against the table, move ``obj`` to the target state, save it with
+    ``update_fields`` and record the event. The caller has locked ``obj``
+    (``select_for_update``) inside its transaction and set any other fields it changes
+    (named in ``extra_fields``); it then notifies with the returned event's id as key."""
+    transition = workflow.check(obj, name, by)
+    comment = (comment or "").strip()
+    if transition.requires_comment and not comment:
+        raise ApplicationError(_("Please give a reason or a message."), field="comment")
+    from_state = workflow.state_of(obj)
+    setattr(obj, workflow.state_field, transition.target)
+    fields = {workflow.state_field, *extra_fields}
+    if any(f.name == "updated_at" for f in obj._meta.fields):
+        fields.add("updated_at")
+    obj.save(update_fields=sorted(fields))
+    event = record_transition(
+        obj, name, by=by, from_state=from_state, to_state=transition.target, comment=comment
+    )
+    return obj, event
 
 
 @transaction.atomic

@@ -52,7 +52,8 @@ class Transition:
 
     @property
     def display_label(self) -> str:
-        return str(self.label) if self.label is not None else self.name.replace("-", " ")
+        label = str(self.label) if self.label is not None else self.name.replace("-", " ")
+        return label[:1].upper() + label[1:]
 
 
 class Workflow:
@@ -95,16 +96,21 @@ class Workflow:
     def check(self, obj: Any, name: str, user: HasRoles) -> Transition:
         """Raise unless ``user`` may fire transition ``name`` on ``obj`` now."""
         transition = self.get(name)
+        noun = _object_noun(obj)
         if not set(transition.roles) & set(user.workflow_roles):
             raise TransitionForbidden(
-                _("You are not allowed to %(action)s this item.")
-                % {"action": transition.display_label}
+                _("Your role does not allow “%(action)s” on this %(object)s.")
+                % {"action": transition.display_label, "object": noun}
             )
         state = self.state_of(obj)
         if state not in transition.sources:
             raise TransitionNotAllowed(
-                _("Cannot %(action)s: this item is %(state)s.")
-                % {"action": transition.display_label, "state": self.state_label(state).lower()}
+                _("“%(action)s” is not possible: this %(object)s is %(state)s.")
+                % {
+                    "action": transition.display_label,
+                    "object": noun,
+                    "state": self.state_label(state).lower(),
+                }
             )
         for guard in transition.guards:
             reason = guard(obj, user)
@@ -138,6 +144,11 @@ class Workflow:
             }
             for t in self.transitions.values()
         ]
+
+
+def _object_noun(obj: Any) -> str:
+    meta = getattr(obj, "_meta", None)
+    return str(meta.verbose_name) if meta is not None else _("item")
 
 
 REGISTRY: dict[str, Workflow] = {}

@@ -166,7 +166,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "cbportal.accounts.lockout.lockout_response"
 # Failed attempts are kept in the database: staff can review them in the admin.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
@@ -205,6 +205,11 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Uploaded documents (official letters, CVs): at most this many bytes each.
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_MB", 10, minimum=1) * 1024 * 1024
+# Request bodies may carry one such file plus the form.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Email ------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL")
@@ -253,7 +258,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", "1200/minute"),
         "token": env.str("API_THROTTLE_TOKEN", "10/minute"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cbportal.core.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -274,6 +279,7 @@ DRF_STANDARDIZED_ERRORS = {
         "429",
         "500",
     ],
+    "ERROR_SCHEMAS": {"409": "cbportal.core.api.schema.ErrorResponse409Serializer"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CB Portal API",
@@ -299,7 +305,12 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "ErrorCode409Enum": "cbportal.core.api.schema.ErrorCode409Enum.choices",
         "UserRoleEnum": "cbportal.accounts.models.Role.choices",
+        "RequestStatusEnum": "requests_app.models.RequestStatus.choices",
+        "AssessmentStatusEnum": "requests_app.models.AssessmentStatus.choices",
+        "AttachmentKindEnum": "requests_app.models.AttachmentKind.choices",
+        "MessageKindEnum": "requests_app.models.MessageKind.choices",
         "OrganisationKindEnum": "cbportal.accounts.models.OrganisationKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
@@ -331,6 +342,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Working-day SLA targets for triage (used by the requests issue).
 SLA_FIRST_RESPONSE_WORKING_DAYS = env.int("SLA_FIRST_RESPONSE_WORKING_DAYS", 2, minimum=1)
 SLA_DECISION_WORKING_DAYS = env.int("SLA_DECISION_WORKING_DAYS", 10, minimum=1)
+# Public holidays (ISO dates, comma-separated) that do not count as working days.
+SLA_HOLIDAYS = env.dates("SLA_HOLIDAYS")
+# "Due soon" starts this many hours before a target.
+SLA_DUE_SOON_HOURS = env.int("SLA_DUE_SOON_HOURS", 24, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")

@@ -9,6 +9,7 @@ is the value), which is how container secrets are mounted.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,10 +27,10 @@ _UNSET = object()
 class Env:
     """Reads variables from a mapping (``os.environ`` by default)."""
 
-    def __init__(self, environ_map: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ_map: Mapping[builtins.str, builtins.str] | None = None) -> None:
         self.environ = os.environ if environ_map is None else environ_map
 
-    def raw(self, name: str) -> str | None:
+    def raw(self, name: builtins.str) -> builtins.str | None:
         file_var = f"{name}_FILE"
         if name in self.environ and file_var in self.environ:
             raise ImproperlyConfigured(f"Set {name} or {file_var}, not both.")
@@ -44,11 +45,11 @@ class Env:
             return None
         return value.strip()
 
-    def is_set(self, name: str) -> bool:
+    def is_set(self, name: builtins.str) -> builtins.bool:
         value = self.raw(name)
         return value is not None and value != ""
 
-    def str(self, name: str, default: Any = _UNSET) -> str:
+    def str(self, name: builtins.str, default: Any = _UNSET) -> builtins.str:
         value = self.raw(name)
         if value is None or value == "":
             if default is _UNSET:
@@ -56,7 +57,7 @@ class Env:
             return default
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -69,7 +70,9 @@ class Env:
             f"{name}={value!r} is not a boolean; use one of true/false, yes/no, on/off, 1/0."
         )
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None
+    ) -> builtins.int:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -81,22 +84,40 @@ class Env:
             raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(
+        self, name: builtins.str, default: builtins.list[builtins.str] | None = None
+    ) -> builtins.list[builtins.str]:
         value = self.raw(name)
         if value is None or value == "":
             return list(default or [])
-        items = [item.strip() for item in value.split(",")]
+        items: builtins.list[builtins.str] = [item.strip() for item in value.split(",")]
         if any(not item for item in items):
             raise ImproperlyConfigured(f"{name}={value!r} has an empty item in its comma list.")
         return items
 
-    def choice(self, name: str, choices: list[str], default: str) -> str:
+    def dates(self, name: builtins.str) -> builtins.list[builtins.str]:
+        """A comma list of ISO dates (``2026-12-25,2027-01-01``)."""
+        from datetime import date
+
+        items = self.list(name)
+        for item in items:
+            try:
+                date.fromisoformat(item)
+            except ValueError:
+                raise ImproperlyConfigured(
+                    f"{name}: {item!r} is not an ISO date (YYYY-MM-DD)."
+                ) from None
+        return items
+
+    def choice(
+        self, name: builtins.str, choices: builtins.list[builtins.str], default: builtins.str
+    ) -> builtins.str:
         value = self.str(name, default)
         if value not in choices:
             raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
         return value
 
-    def database(self, name: str, default: str) -> dict[str, Any]:
+    def database(self, name: builtins.str, default: builtins.str) -> dict[builtins.str, Any]:
         """A database URL: ``postgres://user:pass@host:port/name`` or ``sqlite:///path``."""
         url = self.str(name, default)
         scheme = urlsplit(url).scheme
@@ -109,7 +130,7 @@ class Env:
             raise ImproperlyConfigured(f"{name} has no database name.")
         return dict(config)
 
-    def redis_url(self, name: str) -> str | None:
+    def redis_url(self, name: builtins.str) -> builtins.str | None:
         url = self.raw(name)
         if not url:
             return None
@@ -122,7 +143,7 @@ class Env:
             raise ImproperlyConfigured(f"{name} has a malformed port.") from None
         return url
 
-    def email_url(self, name: str) -> dict[str, Any] | None:
+    def email_url(self, name: builtins.str) -> dict[builtins.str, Any] | None:
         url = self.raw(name)
         if not url:
             return None

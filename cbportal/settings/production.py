@@ -6,7 +6,7 @@ PostgreSQL ``DATABASE_URL`` or a ``REDIS_URL`` broker is missing.
 
 from django.core.exceptions import ImproperlyConfigured
 
-from cbportal.settings.base import *  # noqa: F403
+from cbportal.settings.base import *
 from cbportal.settings.base import env
 
 DEBUG = env.bool("DEBUG", False)
@@ -26,10 +26,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs PostgreSQL: DATABASE_URL must be postgres://.")
-if not REDIS_URL:  # noqa: F405
+if not REDIS_URL:
     raise ImproperlyConfigured("The environment variable REDIS_URL is required (Celery broker).")
 
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]  # noqa: F405
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

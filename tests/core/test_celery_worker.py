@@ -53,7 +53,7 @@ def worker(tmp_path: Path):
     mail_dir.mkdir()
     app.control.purge()  # nothing left over from an earlier run in our queue
     log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(  # noqa: S603 - fixed command line
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -102,7 +102,7 @@ def _wait_for(predicate, timeout=30.0):
 
 
 def test_it_delivers_a_notification_through_redis_with_a_real_worker(worker, staff):
-    proc, mail_dir, log = worker
+    _proc, mail_dir, log = worker
     with transaction.atomic():
         invitation = invitation_create(by=staff, email="worker.test@example.org", role="evaluator")
     notification = Notification.objects.get(recipient=invitation.user)

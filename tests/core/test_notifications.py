@@ -19,11 +19,14 @@ def invite(staff, email="new.expert@example.org", language="en"):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_queues_nothing_when_the_transaction_rolls_back(staff):
-    with mock.patch("cbportal.core.tasks.deliver_notification.delay") as delay:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            invite(staff)
-            assert Notification.objects.count() == 1  # written inside the transaction
-            raise RuntimeError("the change failed")
+    with (
+        mock.patch("cbportal.core.tasks.deliver_notification.delay") as delay,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        invite(staff)
+        assert Notification.objects.count() == 1  # written inside the transaction
+        raise RuntimeError("the change failed")
     delay.assert_not_called()
     assert Notification.objects.count() == 0
     assert mail.outbox == []
@@ -31,7 +34,7 @@ def test_it_queues_nothing_when_the_transaction_rolls_back(staff):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_queues_once_when_the_transaction_commits(staff):
-    with mock.patch("cbportal.core.tasks.deliver_notification.delay") as delay:
+    with mock.patch("cbportal.core.tasks.deliver_notification.delay") as delay:  # noqa: SIM117
         with transaction.atomic():
             invite(staff)
             delay.assert_not_called()  # not before commit
@@ -159,11 +162,13 @@ def test_the_backoff_grows_and_is_capped():
 
 
 def test_a_broker_outage_leaves_the_row_for_the_sweep(staff, django_capture_on_commit_callbacks):
-    with mock.patch(
-        "cbportal.core.tasks.deliver_notification.delay", side_effect=OSError("broker down")
+    with (
+        mock.patch(
+            "cbportal.core.tasks.deliver_notification.delay", side_effect=OSError("broker down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
     ):
-        with django_capture_on_commit_callbacks(execute=True):
-            invite(staff)  # the change itself succeeds
+        invite(staff)  # the change itself succeeds
     notification = Notification.objects.get()
     assert notification.email_status == DeliveryStatus.PENDING
     assert mail.outbox == []

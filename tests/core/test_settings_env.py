@@ -96,6 +96,18 @@ def test_it_reads_a_choice_and_refuses_others():
         Env({"LOG_LEVEL": "LOUD"}).choice("LOG_LEVEL", levels, "INFO")
 
 
+def test_it_reads_a_list_of_iso_dates():
+    env = Env({"SLA_HOLIDAYS": "2026-12-25, 2027-01-01"})
+    assert env.dates("SLA_HOLIDAYS") == ["2026-12-25", "2027-01-01"]
+    assert Env({}).dates("SLA_HOLIDAYS") == []
+
+
+@pytest.mark.parametrize("value", ["25/12/2026", "2026-02-30", "christmas"])
+def test_it_refuses_a_date_that_is_not_iso(value):
+    with pytest.raises(ImproperlyConfigured, match="SLA_HOLIDAYS"):
+        Env({"SLA_HOLIDAYS": f"2026-01-01,{value}"}).dates("SLA_HOLIDAYS")
+
+
 def test_it_requires_a_str_without_default():
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY is required"):
         Env({}).str("SECRET_KEY")
@@ -294,14 +306,18 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def _load_settings(settings_module: str, names: list[str], **extra: str) -> dict[str, Any]:
-    result = _run(["-c", _PRINT_SETTINGS.format(names=names)], _minimal_env(settings_module, **extra))
+    result = _run(
+        ["-c", _PRINT_SETTINGS.format(names=names)], _minimal_env(settings_module, **extra)
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _settings_failure(settings_module: str, **extra: str) -> str:
     """Import the settings and return stderr; the import must fail."""
-    result = _run(["-c", _PRINT_SETTINGS.format(names=["DEBUG"])], _minimal_env(settings_module, **extra))
+    result = _run(
+        ["-c", _PRINT_SETTINGS.format(names=["DEBUG"])], _minimal_env(settings_module, **extra)
+    )
     assert result.returncode != 0, f"settings loaded although they should not: {result.stdout}"
     assert "ImproperlyConfigured" in result.stderr, result.stderr
     return result.stderr
@@ -367,12 +383,16 @@ def test_it_fails_production_without_a_secret_key():
 
 
 def test_it_fails_production_with_a_short_secret_key():
-    stderr = _settings_failure("cbportal.settings.production", **_production_env(SECRET_KEY="short"))
+    stderr = _settings_failure(
+        "cbportal.settings.production", **_production_env(SECRET_KEY="short")
+    )
     assert "SECRET_KEY must be a random value of at least 50 characters" in stderr
 
 
 def test_it_fails_production_without_allowed_hosts():
-    stderr = _settings_failure("cbportal.settings.production", **_production_env(ALLOWED_HOSTS=None))
+    stderr = _settings_failure(
+        "cbportal.settings.production", **_production_env(ALLOWED_HOSTS=None)
+    )
     assert "ALLOWED_HOSTS" in stderr
 
 

@@ -168,3 +168,13 @@ def test_the_timeline_include_renders_the_events(organisation, staff):
     )
     html = render_to_string("includes/timeline.html", {"events": timeline_for(organisation)})
     assert staff.display_name in html and "Out of scope" in html and "decline" in html
+
+
+def test_docs_workflow_md_shows_the_current_tables():
+    from pathlib import Path
+
+    from cbportal.core.management.commands.workflow_docs import render
+    from cbportal.core.workflow import REGISTRY
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "workflow.md").read_text(encoding="utf-8")
+    assert render(REGISTRY) in doc, "docs/workflow.md is stale: run `make docs`"

@@ -55,6 +55,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+
     def failed_response(response: Any) -> None:
         # Any asset or page that fails to load is a bug (missing static file, broken link).
         if response.status >= 400 and response.request.resource_type != "document":

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from cbportal.accounts.models import Country, Organisation, User
@@ -19,7 +19,9 @@ class CountrySerializer(serializers.ModelSerializer):
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
-    country = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    country = serializers.CharField(
+        source="country_id", read_only=True, help_text="ISO 3166-1 alpha-2 code"
+    )
 
     class Meta:
         model = Organisation

@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 
 from cbportal.core.errors import (
     ApplicationError,
+    NotFound,
     TransitionForbidden,
     TransitionNotAllowed,
     UnknownTransition,
@@ -33,8 +34,10 @@ class PortalExceptionHandler(ExceptionHandler):
             return exceptions.PermissionDenied(detail=exc.message, code=exc.code)
         if isinstance(exc, UnknownTransition):
             return exceptions.NotFound(detail=exc.message, code=exc.code)
+        if isinstance(exc, NotFound):
+            return exceptions.NotFound(detail=exc.message or None, code=exc.code)
         if isinstance(exc, ApplicationError):
-            if exc.field:
-                return exceptions.ValidationError({exc.field: [exc.message]}, code=exc.code)
+            if exc.errors:
+                return exceptions.ValidationError(exc.errors, code=exc.code)
             return exceptions.ValidationError([exc.message], code=exc.code)
         return super().convert_known_exceptions(exc)

@@ -38,6 +38,7 @@ class GcmObjectiveViewSet(viewsets.ReadOnlyModelViewSet):
     """The 23 objectives of the Global Compact for Migration."""
 
     serializer_class = GcmObjectiveSerializer
+    lookup_field = "number"
     permission_classes = [AllowAny]
     pagination_class = None
     search_fields = ["title", "title_fr", "title_es"]
@@ -51,6 +52,7 @@ class LanguageViewSet(viewsets.ReadOnlyModelViewSet):
     """ISO 639-1 languages."""
 
     serializer_class = LanguageSerializer
+    lookup_field = "code"
     permission_classes = [AllowAny]
     search_fields = ["code", "name", "name_fr", "name_es"]
     ordering_fields = ["code", "name"]

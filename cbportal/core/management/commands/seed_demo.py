@@ -11,7 +11,7 @@ from cbportal.accounts.models import Country, Organisation, OrganisationKind, Ro
 
 DEMO_PASSWORD = "cbportal-demo"  # noqa: S105 - demo data only, printed on purpose
 
-ORGANISATIONS = {
+ORGANISATIONS: dict[str, dict[str, Any]] = {
     "partner": {
         "name": "Directorate-General for Migration and Border Management",
         "acronym": "DGMBM",
@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 defaults={"acronym": spec["acronym"], "kind": spec["kind"], "is_active": True},
             )
         for spec in ACCOUNTS:
-            fields = {k: v for k, v in spec.items() if k != "username"}
+            fields: dict[str, Any] = {k: v for k, v in spec.items() if k != "username"}
             if "organisation" in fields:
                 fields["organisation"] = organisations[fields["organisation"]]
             fields.setdefault("organisation", None)
@@ -97,7 +97,7 @@ class Command(BaseCommand):
 
         if not options["quiet"]:
             self.stdout.write(
-                self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD)
+                self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
             )
             for spec in ACCOUNTS:
                 org = ORGANISATIONS.get(spec.get("organisation", ""), {}).get("acronym", "")
