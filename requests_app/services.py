@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -201,7 +202,13 @@ def request_submit(*, request_id: int, by: User) -> AssistanceRequest:
         by=by,
         extra_fields=["reference", "submitted_at", "first_response_due_at", "decision_due_at"],
     )
-    notify_on_commit("request_submitted", request, partner_contacts(request), key=str(event.pk))
+    notify_on_commit(
+        "request_submitted",
+        request,
+        partner_contacts(request),
+        key=str(event.pk),
+        context={"sla_days": settings.SLA_FIRST_RESPONSE_WORKING_DAYS},
+    )
     notify_on_commit("request_received", request, programme_staff(), key=str(event.pk))
     return request
 

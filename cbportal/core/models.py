@@ -132,6 +132,31 @@ class TransitionEvent(ImmutableRecord):
     def __str__(self) -> str:
         return f"{self.transition}: {self.from_state} → {self.to_state}"
 
+    def _workflow(self) -> Any:
+        from cbportal.core.workflow import REGISTRY
+
+        model = self.content_type.model_class()
+        if model is None:
+            return None
+        return REGISTRY.get(f"{model._meta.app_label}.{model.__name__}")
+
+    @property
+    def transition_label(self) -> str:
+        workflow = self._workflow()
+        if workflow is None or self.transition not in workflow.transitions:
+            return self.transition
+        return workflow.get(self.transition).display_label
+
+    @property
+    def from_label(self) -> str:
+        workflow = self._workflow()
+        return workflow.state_label(self.from_state) if workflow else self.from_state
+
+    @property
+    def to_label(self) -> str:
+        workflow = self._workflow()
+        return workflow.state_label(self.to_state) if workflow else self.to_state
+
 
 class NotificationCategory(models.TextChoices):
     ACCOUNT = "account", _("Account")

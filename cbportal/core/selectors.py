@@ -26,7 +26,7 @@ def timeline_for(obj: models.Model) -> QuerySet[TransitionEvent]:
         TransitionEvent.objects.filter(
             content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
         )
-        .select_related("actor")
+        .select_related("actor", "content_type")
         .order_by("created_at", "id")
     )
 

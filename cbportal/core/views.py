@@ -44,8 +44,24 @@ def home(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return render(request, "core/landing.html")
     template = HOME_TEMPLATES.get(user.role, "core/home_staff.html")
-    context = {"recent_notifications": selectors.notifications_for(user)[:5]}
+    context: dict[str, Any] = {"recent_notifications": selectors.notifications_for(user)[:5]}
+    context.update(_home_blocks(user))
     return render(request, template, context)
+
+
+def _home_blocks(user: Any) -> dict[str, Any]:
+    """The few rows each role's home page previews (each list is bounded)."""
+    from requests_app import selectors as requests
+    from requests_app.sla import triage_sla
+
+    blocks: dict[str, Any] = {}
+    if user.role == "partner":
+        blocks["my_requests"] = list(requests.request_list(user).order_by("-created_at", "-id")[:5])
+        blocks["assessments_to_review"] = list(requests.partner_assessments_to_review(user)[:5])
+    elif user.role == "staff" or user.is_superuser:
+        queue = list(requests.triage_queue(user)[:5])
+        blocks["triage"] = [(r, triage_sla(r)) for r in queue]
+    return blocks
 
 
 @login_required

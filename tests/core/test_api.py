@@ -157,14 +157,6 @@ def test_it_locks_token_exchange_out_after_five_failures(api, partner, password)
     assert not Token.objects.filter(user=partner).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: axes.middleware.AxesMiddleware replaces the API's JSON 429 (raised by "
-        "ObtainTokenView for a locked-out account) with the HTML page "
-        "AXES_LOCKOUT_TEMPLATE=accounts/locked_out.html, without Retry-After"
-    ),
-)
 def test_it_explains_a_lockout_in_the_api_error_shape(api, partner, password):
     for _attempt in range(5):
         api.post(TOKEN_URL, {"username": "partner", "password": "nope"}, format="json")
@@ -546,19 +538,6 @@ def test_it_lists_notifications_in_a_bounded_number_of_queries(
 # --- Errors ---------------------------------------------------------------------------------
 
 
-def test_it_answers_an_unknown_api_route_with_404(api_as, partner):
-    response = api_as(partner).get("/api/v1/no-such-collection/")
-    assert response.status_code == 404
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: handler404 (cbportal.core.views.page_not_found) renders the HTML 404 page for "
-        "every path, so an unknown /api/ route answers text/html instead of the API's JSON "
-        "error shape"
-    ),
-)
 @pytest.mark.parametrize("url", ["/api/v1/no-such-collection/", "/api/v1/countries/TN/extra/"])
 def test_it_answers_an_unknown_api_route_with_a_json_404(api_as, partner, url):
     assert_error(api_as(partner).get(url), 404, "client_error", "not_found")

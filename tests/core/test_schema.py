@@ -36,15 +36,6 @@ def test_it_generates_a_valid_schema(tmp_path):
         assert path in schema["paths"], path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 10 unique schema warnings: '409' is in DRF_STANDARDIZED_ERRORS"
-        "['ALLOWED_ERROR_STATUS_CODES'] (cbportal/settings/base.py) without an ERROR_SCHEMAS "
-        "serializer (every view), and GcmObjectiveViewSet/LanguageViewSet cannot type their "
-        "path parameter 'id' (primary keys are number/code; no lookup_field)"
-    ),
-)
 def test_it_generates_the_schema_without_warnings(tmp_path):
     # A fresh process: drf-spectacular keeps warnings in a process-wide counter.
     env = {
@@ -140,13 +131,6 @@ def test_it_serves_the_docs_under_the_content_security_policy(api, db):
     assert "unsafe-inline" not in policy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: drf-spectacular's swagger_ui.html template carries an inline <style> block, "
-        "which the site's CSP (style-src 'self', cbportal/settings/base.py) blocks"
-    ),
-)
 def test_it_serves_the_docs_without_inline_style(api, db):
     html = api.get("/api/docs/").content.decode()
     assert "<style" not in html

@@ -32,3 +32,14 @@ def widget(field: forms.BoundField) -> SafeString:
     if described:
         attrs["aria-describedby"] = " ".join(described)
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def is_choice_list(field: forms.BoundField) -> bool:
+    """Checkbox lists and radio buttons are rendered as a fieldset of options."""
+    return isinstance(field.field.widget, forms.CheckboxSelectMultiple | forms.RadioSelect)
+
+
+@register.filter
+def is_checkbox(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxInput)

@@ -95,7 +95,18 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
 
+        from django.test.utils import override_settings
+
+        from requests_app import demo as requests_demo
+
+        # The demo cases go through the real services, notifications included; their
+        # emails are not worth printing.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            cases = requests_demo.seed(organisations)
+
         if not options["quiet"]:
+            if cases:
+                self.stdout.write(f"Created {cases} demo requests in every state.")
             self.stdout.write(
                 self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
             )
