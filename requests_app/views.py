@@ -355,7 +355,7 @@ def _gaps_response(
     if _is_inline(request):
         html = render_to_string(
             "requests_app/includes/gaps.html",
-            _assessment_context(request, assessment, **extra),
+            _assessment_context(request, assessment, inline=True, **extra),
             request=request,
         )
         return HttpResponse(html, status=status)

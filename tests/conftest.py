@@ -121,15 +121,25 @@ def api_as(db: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest) -> None:
     """Transactional tests end by flushing every table, migration-loaded reference data
-    included; put it back before each such test (a no-op when it is there)."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not (
-        marker.kwargs.get("transaction") or "live_server" in request.fixturenames
-    ):
+    included. Whatever ran before, each database test starts with the reference data
+    (one cheap query when it is there)."""
+    if request.node.get_closest_marker("django_db") is None and not {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames):
         return
-    request.getfixturevalue("transactional_db")
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "live_server" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from django.apps import apps
 
+    from cbportal.accounts.models import Country
+
+    if Country.objects.exists():
+        return
     from cbportal.core.reference_data import load_core, load_countries
 
     load_countries(apps)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 
 from cbportal.accounts.services import two_factor_required
@@ -31,7 +31,19 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz", "/api/", "/media/")
+# What an unverified staff session may still reach: signing in and out, setting up the
+# authenticator, changing language, static files and the health check. The API guards itself
+# (cbportal.core.api.permissions.IsAuthenticatedAndVerified).
+EXEMPT_URL_NAMES = {
+    "accounts:login",
+    "accounts:logout",
+    "accounts:two-factor-verify",
+    "accounts:two-factor-setup",
+    "accounts:two-factor-qr",
+    "set_language",
+    "core:healthz",
+}
+EXEMPT_PREFIXES = ("/static/", "/api/")
 
 
 class TwoFactorEnforcementMiddleware:
@@ -48,6 +60,15 @@ class TwoFactorEnforcementMiddleware:
             two_factor_required(user)
             and not user.is_verified()  # type: ignore[union-attr]
             and not request.path.startswith(EXEMPT_PREFIXES)
+            and _url_name(request) not in EXEMPT_URL_NAMES
         ):
             return redirect(reverse("accounts:two-factor-verify"))
         return self.get_response(request)
+
+
+def _url_name(request: HttpRequest) -> str | None:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return match.view_name

@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from cbportal.core import selectors, services
 from cbportal.core.models import Notification
@@ -111,7 +111,7 @@ def _check_broker() -> str:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness: the database answers and, when configured, the broker."""
     checks: dict[str, str] = {}

@@ -30,6 +30,14 @@
       })
       .then(function (result) {
         container.innerHTML = result.html;
+        // The fragment carries the next-step buttons too (sharing needs a gap).
+        var replacement = container.querySelector("template[data-replaces=transitions]");
+        var transitions = document.querySelector("[data-transitions]");
+        if (replacement && transitions) {
+          transitions.innerHTML = "";
+          transitions.appendChild(replacement.content.cloneNode(true));
+          replacement.remove();
+        }
         var status = container.querySelector("[data-gap-status]");
         var invalid = container.querySelector("[aria-invalid=true]");
         if (invalid) {

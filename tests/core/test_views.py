@@ -87,7 +87,7 @@ def test_it_shows_each_role_its_home_page(client, request, persona):
     assert template in [t.name for t in response.templates]
     assert texts(response, "home-heading") == [heading]
     shown = set(re.findall(r'data-testid="([\w-]+-empty)"', response.content.decode()))
-    assert shown == sections
+    assert sections <= shown, sections - shown
     assert "No notifications yet." in response.content.decode()
 
 
@@ -276,25 +276,26 @@ def _queries_for(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-# session, user, unread count (bell), then per page: the paginator's count and the page
-# (notifications) or the partner's organisation and the latest five (home).
-QUERY_BOUND = 5
+# Notifications page: session, user, unread count (bell), the paginator's count, the page.
+# Home page: session, user, unread count, the latest five, plus the role's preview blocks
+# (bounded lists from other apps, so it has some headroom as those blocks arrive).
+QUERY_BOUNDS = {"/notifications/": 5, "/": 10}
 
 
-@pytest.mark.parametrize("url", ["/notifications/", "/"])
+@pytest.mark.parametrize("url", list(QUERY_BOUNDS))
 def test_the_query_count_does_not_grow_with_notifications(
     client, partner, url, django_assert_max_num_queries
 ):
     client.force_login(partner)
     for i in range(3):
         notify(partner, f"Few {i}", url="/accounts/profile/")
-    with django_assert_max_num_queries(QUERY_BOUND):
+    with django_assert_max_num_queries(QUERY_BOUNDS[url]):
         client.get(url)
     few = _queries_for(client, url)
 
     for i in range(27):
         notify(partner, f"Many {i}", url="/accounts/profile/", read=i % 2 == 0)
-    with django_assert_max_num_queries(QUERY_BOUND):
+    with django_assert_max_num_queries(QUERY_BOUNDS[url]):
         client.get(url)
     assert _queries_for(client, url) == few
 

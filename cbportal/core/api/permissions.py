@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+
+from cbportal.accounts.services import two_factor_required
+
+
+class IsAuthenticatedAndVerified(IsAuthenticated):
+    """Authenticated, and — where two-factor is required for the user's role — signed in
+    with the second factor. Tokens are only issued after a one-time code (see the token
+    view), so only browser sessions are checked here."""
+
+    message = "Two-factor verification is required for your account."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if isinstance(
+            request.successful_authenticator, SessionAuthentication
+        ) and two_factor_required(request.user):
+            return bool(request.user.is_verified())
+        return True
