@@ -112,6 +112,14 @@ class RequestForm(forms.ModelForm):
             "target_institutions": _("The departments or institutions that would take part."),
         }
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("preferred_start"), data.get("preferred_end")
+        if start and end and end < start:
+            # Said on the field, before the model's check constraint says it less clearly.
+            self.add_error("preferred_end", _("The end must not be before the start."))
+        return data
+
     def data_for_service(self) -> dict[str, Any]:
         return {name: self.cleaned_data.get(name) for name in self.Meta.fields}
 

@@ -17,7 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cbportal.accounts.models import Role, User
-from cbportal.core.errors import ApplicationError, NotFound
+from cbportal.core.errors import (
+    ApplicationError,
+    NotFound,
+    TransitionForbidden,
+    TransitionNotAllowed,
+)
 from cbportal.core.notifications import notify_on_commit
 from cbportal.core.references import next_reference
 from cbportal.core.services import fire_transition
@@ -31,7 +36,6 @@ from requests_app.models import (
     NeedsAssessment,
     RequestAttachment,
     RequestMessage,
-    RequestStatus,
 )
 from requests_app.workflow import ASSESSMENT_WORKFLOW, REQUEST_WORKFLOW
 
@@ -92,7 +96,7 @@ def _set_m2m(request: AssistanceRequest, data: dict[str, Any]) -> None:
 def request_create(*, by: User, data: dict[str, Any]) -> AssistanceRequest:
     """A partner focal point starts a draft for their organisation. Notifies nobody."""
     if not permissions.can_create_request(by):
-        raise ApplicationError(_("Only partner focal points can create requests."))
+        raise TransitionForbidden(_("Only partner focal points can create requests."))
     errors: dict[str, list[str]] = {}
     if not (data.get("title") or "").strip():
         errors["title"] = [_("Give the request a title, even a provisional one.")]
@@ -128,13 +132,11 @@ def request_update(*, request_id: int, by: User, data: dict[str, Any]) -> Assist
     """A partner edits their organisation's draft. Notifies nobody."""
     request = _lock_request(request_id, by)
     if not permissions.can_edit_request(by, request):
-        if request.status != RequestStatus.DRAFT:
-            from cbportal.core.errors import TransitionNotAllowed
-
-            raise TransitionNotAllowed(
-                _("A submitted request cannot be edited; answer the programme's questions instead.")
-            )
-        raise ApplicationError(_("Only the partner's focal points can edit this draft."))
+        if not permissions.can_create_request(by):
+            raise TransitionForbidden(_("Only the partner's focal points can edit their request."))
+        raise TransitionNotAllowed(
+            _("A submitted request cannot be edited; answer the programme's questions instead.")
+        )
     merged = {
         "preferred_start": request.preferred_start,
         "preferred_end": request.preferred_end,
@@ -333,10 +335,6 @@ def request_decline(*, request_id: int, by: User, reason: str) -> AssistanceRequ
 def request_withdraw(*, request_id: int, by: User, comment: str = "") -> AssistanceRequest:
     """The partner withdraws the request. Notifies the case officer, if one was assigned."""
     request = _lock_request(request_id, by)
-    if request.status != RequestStatus.DRAFT and request.organisation_id != getattr(
-        by, "organisation_id", None
-    ):
-        raise NotFound()
     request, event = fire_transition(request, REQUEST_WORKFLOW, "withdraw", by=by, comment=comment)
     if request.case_officer_id:
         notify_on_commit("request_withdrawn", request, [request.case_officer], key=str(event.pk))
@@ -371,8 +369,6 @@ def attachment_add(*, request_id: int, by: User, upload: Any, kind: str) -> Requ
     while it can still change. Content is checked, not the name. Notifies nobody."""
     request = _lock_request(request_id, by)
     if not permissions.can_add_attachment(by, request):
-        from cbportal.core.errors import TransitionNotAllowed
-
         raise TransitionNotAllowed(_("Documents can no longer be added to this request."))
     if kind not in dict(RequestAttachment._meta.get_field("kind").choices or []):
         raise ApplicationError(_("Choose the kind of document."), field="kind")
@@ -400,8 +396,6 @@ def attachment_remove(*, attachment_id: int, by: User) -> None:
     if attachment is None or not permissions.can_view_request(by, attachment.request):
         raise NotFound()
     if not permissions.can_edit_request(by, attachment.request):
-        from cbportal.core.errors import TransitionNotAllowed
-
         raise TransitionNotAllowed(_("Documents can only be removed from a draft."))
     storage, path = attachment.file.storage, attachment.file.name
     attachment.delete()
@@ -427,12 +421,8 @@ def _lock_assessment(assessment_id: int, by: User) -> NeedsAssessment:
 
 def _editable(assessment: NeedsAssessment, by: User) -> None:
     if by.role != Role.STAFF and not by.is_superuser:
-        from cbportal.core.errors import TransitionForbidden
-
         raise TransitionForbidden(_("Only programme staff edit the needs assessment."))
     if assessment.status != "in_progress":
-        from cbportal.core.errors import TransitionNotAllowed
-
         raise TransitionNotAllowed(
             _("The assessment is %(state)s; it can only be edited while in progress.")
             % {"state": assessment.get_status_display().lower()}

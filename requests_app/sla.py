@@ -98,6 +98,8 @@ def due_dates(submitted_at: datetime) -> tuple[datetime, datetime]:
 def first_response_sla(request: Any, now: datetime | None = None) -> Sla | None:
     if request.submitted_at is None or request.first_response_due_at is None:
         return None
+    if request.status == "withdrawn" and request.first_response_at is None:
+        return None
     return _assess(request.first_response_due_at, request.first_response_at, now or timezone.now())
 
 
@@ -120,8 +122,9 @@ def pending_sla_filter(state: str, now: datetime | None = None) -> Q:
     (``on_time``, ``due_soon`` or ``overdue``), evaluated in the database."""
     now = now or timezone.now()
     soon = now + timedelta(hours=settings.SLA_DUE_SOON_HOURS)
-    awaiting_first = Q(first_response_at__isnull=True)
-    awaiting_decision = Q(first_response_at__isnull=False, decided_at__isnull=True)
+    is_open = Q(status__in=["submitted", "under_review", "info_requested"])
+    awaiting_first = is_open & Q(first_response_at__isnull=True)
+    awaiting_decision = is_open & Q(first_response_at__isnull=False, decided_at__isnull=True)
     if state == SlaState.OVERDUE:
         return (awaiting_first & Q(first_response_due_at__lt=now)) | (
             awaiting_decision & Q(decision_due_at__lt=now)

@@ -316,8 +316,11 @@ def _get_assessment(user: Any, pk: int) -> Any:
         raise Http404 from None
 
 
-def _gaps_by_level(assessment: Any) -> list[tuple[str, str, list[Any]]]:
+def _gaps_by_level(assessment: Any, editable: bool = False) -> list[tuple[str, str, list[Any]]]:
     gaps = list(assessment.gaps.all())
+    if editable:
+        for gap in gaps:
+            gap.edit_form = GapForm(instance=gap, prefix=f"gap{gap.pk}")
     return [
         (level.value, str(level.label), [g for g in gaps if g.level == level.value])
         for level in CbLevel
@@ -331,7 +334,7 @@ def _assessment_context(request: HttpRequest, assessment: Any, **extra: Any) -> 
     return {
         "assessment": assessment,
         "obj": assessment.request,
-        "levels": _gaps_by_level(assessment),
+        "levels": _gaps_by_level(assessment, editable),
         "editable": editable,
         "transitions": [ASSESSMENT_WORKFLOW.get(n) for n in allowed],
         "timeline": timeline_for(assessment),

@@ -17,6 +17,15 @@ from rest_framework.test import APIClient
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets the test database. A test that reached the database only at run
+    time (``request.getfixturevalue("partner")``) without a ``django_db`` mark was seen to
+    talk to the development database; marking them all closes that door for good."""
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings: Any) -> Iterator[None]:
     # Throttle counters live in the cache; each test starts with an empty local one so that

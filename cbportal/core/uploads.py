@@ -8,6 +8,7 @@ the name must agree with the content, which defeats a renamed executable or scri
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -15,6 +16,7 @@ from typing import IO
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -84,8 +86,12 @@ def clean_filename(name: str) -> str:
     """A safe display name: no path, no control characters, at most 120 characters."""
     base = PurePath(name.replace("\\", "/")).name or "file"
     stem, suffix = PurePath(base).stem, PurePath(base).suffix.lower()
-    safe = get_valid_filename(stem) if stem else "file"
-    return f"{safe[:100]}{suffix[:10]}" or "file"
+    try:
+        safe = get_valid_filename(stem) if stem else "file"
+    except SuspiciousFileOperation:  # nothing usable left, e.g. "???.pdf"
+        safe = "file"
+    suffix = re.sub(r"[^\w.]", "", suffix)
+    return f"{safe[:100]}{suffix[:10]}"
 
 
 def validate_upload(upload: object, allowed: tuple[FileKind, ...] = DOCUMENTS) -> FileKind:

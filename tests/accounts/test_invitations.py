@@ -340,14 +340,6 @@ def test_the_invitee_can_then_sign_in_with_the_form(client, invite):
     assert client.session[SESSION_KEY] == str(invitation.user_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: invitation_create stores username=email.lower(), but the accept page and the "
-        "email tell the invitee their username is the email as typed by staff; the login is "
-        "case-sensitive, so a mixed-case address cannot sign in as told"
-    ),
-)
 def test_a_mixed_case_invitee_can_sign_in_with_the_username_shown(client, invite):
     _invitation, path = invite(email="Ana.Pereira@Example.org")
     page = client.get(path).content.decode()

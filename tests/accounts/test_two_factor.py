@@ -327,14 +327,6 @@ def test_it_leaves_staff_alone_when_not_required(client, staff, settings):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: TwoFactorEnforcementMiddleware exempts every /accounts/ path, so a staff "
-        "session that has not passed the second factor can still use staff pages such as "
-        "/accounts/invitations/"
-    ),
-)
 def test_it_keeps_invitations_closed_to_an_unverified_staff_session(
     client, staff, password, required
 ):
@@ -348,13 +340,6 @@ def test_it_keeps_invitations_closed_to_an_unverified_staff_session(
     assert response["Location"] == reverse("accounts:two-factor-verify")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: TwoFactorEnforcementMiddleware exempts /api/, yet the API accepts session "
-        "authentication, so an unverified staff session reads staff-only API data"
-    ),
-)
 def test_it_keeps_the_api_closed_to_an_unverified_staff_session(
     client, staff, password, organisation, other_organisation, required
 ):

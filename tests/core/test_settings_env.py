@@ -339,7 +339,7 @@ def test_it_runs_the_embedded_default_without_any_environment():
     assert loaded["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert loaded["DATABASES"]["default"]["NAME"] == str(PROJECT_ROOT / "db.sqlite3")
     assert loaded["CELERY_TASK_ALWAYS_EAGER"] is True
-    assert loaded["CELERY_BROKER_URL"] == "memory://"
+    assert loaded["CELERY_BROKER_URL"] == "memory://localhost/"
     assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
     assert loaded["DEBUG"] is True
     assert loaded["REDIS_URL"] is None

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from cbportal.core.models import TransitionEvent
@@ -49,7 +50,9 @@ def aurl(pk: int, action: str = "") -> str:
 
 
 def events(obj: Any) -> int:
-    return TransitionEvent.objects.filter(object_id=obj.pk, transition__isnull=False).count()
+    return TransitionEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
+    ).count()
 
 
 def future(days: int) -> str:
@@ -566,6 +569,27 @@ def test_it_refuses_an_empty_file(api_as, partner):
     assert not RequestAttachment.objects.exists()
 
 
+def test_it_refuses_a_file_over_the_size_limit(api_as, partner, settings):
+    settings.MAX_UPLOAD_BYTES = len(PDF_BYTES) - 1
+    draft = make_draft(partner)
+    response = api_as(partner).post(
+        url(draft.pk, "attachments"), {"file": pdf_upload("big.pdf")}, format="multipart"
+    )
+    assert_error(response, 400, attr="file")
+    assert "the limit is" in detail_of(response, "file")
+    assert not RequestAttachment.objects.exists()
+
+
+def test_it_refuses_a_document_whose_name_lies_about_its_type(api_as, partner):
+    draft = make_draft(partner)
+    response = api_as(partner).post(
+        url(draft.pk, "attachments"), {"file": pdf_upload("scan.png")}, format="multipart"
+    )
+    assert_error(response, 400, attr="file")
+    assert "PDF" in detail_of(response, "file")
+    assert not RequestAttachment.objects.exists()
+
+
 def test_it_lists_and_downloads_attachments_with_the_exact_bytes(api_as, partner):
     draft = make_draft(partner)
     attachment = add_attachment(draft, partner, "Lettre officielle.pdf")
@@ -727,11 +751,12 @@ def test_it_lets_another_organisations_partner_see_nothing(api_as, partner, part
     assert_error(client.get(aurl(assessment.pk)), 404)
 
 
-def test_it_counts_a_new_partner_of_the_same_organisation_in(api_as, partner, staff):
+def test_it_lets_any_focal_point_of_the_organisation_act_and_hides_it_from_others(
+    api_as, partner, staff
+):
     colleague = UserFactory(partner=True, organisation=partner.organisation)
     request = make_request("submitted", partner)
     response = api_as(colleague).post(url(request.pk, "withdraw"))
     assert response.status_code == 200, response.content
-    # and a partner of a new organisation does not see it
     stranger = UserFactory(partner=True, organisation=OrganisationFactory())
     assert_error(api_as(stranger).get(url(request.pk)), 404)

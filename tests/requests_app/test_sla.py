@@ -188,13 +188,6 @@ def test_it_labels_the_states():
     assert first_response_sla(fake(), now=at(9, 11)).label == "Due soon"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: requests_app/sla.py:98-101 first_response_sla ignores the status, so a request "
-        "withdrawn before any response shows as 'overdue' (API sla_state, triage_sla) forever"
-    ),
-)
 def test_it_has_no_triage_target_once_withdrawn():
     withdrawn = fake(status="withdrawn")
     assert triage_sla(withdrawn, now=at(30)) is None
@@ -305,14 +298,6 @@ def test_it_refuses_an_unknown_sla_state(now):
         pending_sla_filter("met", now=now)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: requests_app/sla.py:118-137 pending_sla_filter has no status condition: a "
-        "withdrawn request still counts as overdue/due soon/on time for any caller that does "
-        "not pre-filter open requests (only the triage page does)"
-    ),
-)
 def test_it_leaves_withdrawn_requests_out_of_the_pending_ones(make_request, now, staff):
     make_request(
         "withdrawn-before-response",

@@ -59,13 +59,6 @@ REQUEST_SOURCE = {
 ASSESSMENT_SOURCE = {"share": "in_progress", "return": "shared", "validate": "shared"}
 
 NF, FB, NA = NotFound, TransitionForbidden, TransitionNotAllowed
-WITHDRAW_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: requests_app/services.py:336-339 request_withdraw answers NotFound (404) to "
-        "staff, who can see the request, instead of TransitionForbidden (403)"
-    ),
-)
 # persona → expected outcome; approvers are staff but not the case officer (guard → 409).
 REQUEST_MATRIX = {
     "submit": {"partner": OK, "partner2": NF, "staff": FB, "approver": FB, "expert": NF, "evaluator": NF},
@@ -87,14 +80,7 @@ STATUS_CODES = {NF: 404, FB: 403, NA: 409}
 def _cases(matrix):
     for transition, row in matrix.items():
         for persona, expected in row.items():
-            marks = (
-                [WITHDRAW_BUG]
-                if transition == "withdraw" and persona in ("staff", "approver")
-                else []
-            )
-            yield pytest.param(
-                transition, persona, expected, id=f"{transition}-{persona}", marks=marks
-            )
+            yield pytest.param(transition, persona, expected, id=f"{transition}-{persona}")
 
 
 def _fire_request(request, name, user, text=TEXT):

@@ -43,3 +43,11 @@ def is_choice_list(field: forms.BoundField) -> bool:
 @register.filter
 def is_checkbox(field: forms.BoundField) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping|get_item:key`` — a dictionary lookup with a variable key."""
+    if not mapping:
+        return None
+    return mapping.get(key)

@@ -70,8 +70,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--quiet", action="store_true", help="Do not print the accounts.")
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.test.utils import override_settings
+
+        # The demo cases go through the real services, notifications included; their
+        # emails (sent when the transaction commits) are not worth printing.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            self._seed(options)
+
+    @transaction.atomic
+    def _seed(self, options: dict[str, Any]) -> None:
         organisations = {}
         for key, spec in ORGANISATIONS.items():
             country = Country.objects.get(code=spec["country"])
@@ -95,14 +103,9 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
 
-        from django.test.utils import override_settings
-
         from requests_app import demo as requests_demo
 
-        # The demo cases go through the real services, notifications included; their
-        # emails are not worth printing.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            cases = requests_demo.seed(organisations)
+        cases = requests_demo.seed(organisations)
 
         if not options["quiet"]:
             if cases:
