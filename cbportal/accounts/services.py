@@ -132,7 +132,7 @@ def invitation_from_token(token: str) -> Invitation:
     invitation = (
         Invitation.objects.select_related("user").filter(pk=int(payload.get("i") or 0)).first()
     )
-    if invitation is None:
+    if invitation is None or not invitation.user.is_active:
         raise ApplicationError(
             _("This invitation link is not valid. Check that you copied it whole.")
         )

@@ -358,14 +358,6 @@ def test_a_mixed_case_invitee_can_sign_in_with_the_username_shown(client, invite
     assert response.status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: invitation_from_token does not check user.is_active, so the link of an account "
-        "that staff deactivated still sets its password, marks the invitation accepted and "
-        "says 'Welcome' (the invitee is then silently not signed in)"
-    ),
-)
 def test_the_link_of_a_deactivated_account_cannot_be_used(client, invite):
     invitation, path = invite()
     User.objects.filter(pk=invitation.user_id).update(is_active=False)
