@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -88,6 +90,15 @@ class Role(models.TextChoices):
     EVALUATOR = "evaluator", _("Evaluator")
 
 
+class PortalUserManager(UserManager["User"]):
+    def create_superuser(  # type: ignore[override]
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        # An administrator is programme staff (the default role, partner, needs an organisation).
+        extra.setdefault("role", Role.STAFF)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
     """A CB Portal user. ``role`` decides what they may do; approvers are staff with a flag."""
 
@@ -109,6 +120,8 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
+
+    objects: ClassVar[PortalUserManager] = PortalUserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")
