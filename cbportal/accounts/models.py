@@ -93,7 +93,7 @@ class Role(models.TextChoices):
 class PortalUserManager(UserManager["User"]):
     def create_superuser(  # type: ignore[override]
         self, username: str, email: str | None = None, password: str | None = None, **extra: Any
-    ) -> "User":
+    ) -> User:
         # An administrator is programme staff (the default role, partner, needs an organisation).
         extra.setdefault("role", Role.STAFF)
         return super().create_superuser(username, email, password, **extra)
