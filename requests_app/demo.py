@@ -4,14 +4,17 @@ each has its timeline, messages and notifications. Used by ``seed_demo`` only.""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cbportal.accounts.models import Country, Organisation, OrganisationKind, User
-from cbportal.core.models import GcmObjective, Language, ThematicArea
+from cbportal.core.models import GcmObjective, Language, ThematicArea, TransitionEvent
 from requests_app import services
-from requests_app.models import AssistanceRequest
+from requests_app.models import AssistanceRequest, RequestMessage
 
 EXTRA_ORGANISATIONS = [
     ("Ministry of Labour and Social Security — Labour Migration Unit", "MLSS", "JM"),
@@ -20,6 +23,10 @@ EXTRA_ORGANISATIONS = [
     ("Economic Community of West African States — Free Movement Directorate", "ECOWAS", "NG"),
     ("Ministry of Foreign Affairs — Diaspora Directorate", "MFA-D", "GE"),
 ]
+
+# How many days ago each case was created, so that the triage queue shows every service
+# level (a submitted request 5 days old is overdue; one from today is on time).
+AGES = [45, 38, 30, 9, 6, 5, 25, 20, 14, 1, 0]
 
 # (title, organisation key, thematic slugs, GCM numbers, languages, final state, problem)
 CASES: list[tuple[str, str, list[str], list[int], list[str], str, str]] = [
@@ -194,95 +201,155 @@ def seed(organisations: dict[str, Organisation]) -> int:
     approver = User.objects.get(username="approver")
     start = timezone.localdate() + timedelta(days=60)
     created = 0
-    for title, key, areas, gcm, langs, final, problem in CASES:
-        org = orgs[key]
-        partner = _focal_point(org, key)
-        request = services.request_create(
-            by=partner,
-            data={
-                "title": title,
-                "country": org.country,
-                "problem_statement": problem,
-                "expected_outcomes": "Officials apply new procedures; the institution adopts a plan it owns.",
-                "target_institutions": f"{org.name} and the ministries it coordinates.",
-                "thematic_areas": ThematicArea.objects.filter(slug__in=areas),
-                "gcm_objectives": GcmObjective.objects.filter(number__in=gcm),
-                "languages": Language.objects.filter(code__in=langs),
-                "preferred_start": start,
-                "preferred_end": start + timedelta(days=180),
-            },
-        )
+    for (title, key, areas, gcm, langs, final, problem), age in zip(CASES, AGES, strict=True):
+        _seed_case(orgs, staff, approver, start, title, key, areas, gcm, langs, final, problem, age)
         created += 1
-        if final == "draft":
-            continue
-        if final == "withdrawn":
-            services.request_submit(request_id=request.pk, by=partner)
-            services.request_withdraw(
-                request_id=request.pk, by=partner, comment="Covered by another donor."
-            )
-            continue
-        services.request_submit(request_id=request.pk, by=partner)
-        if final == "submitted":
-            continue
-        officer = approver if key == "partner2" else staff
-        services.request_start_review(request_id=request.pk, by=officer)
-        if final == "under_review":
-            continue
-        services.request_request_info(
-            request_id=request.pk,
-            by=officer,
-            message="Could you share the organisation chart of the unit and say who would take part?",
-        )
-        if final == "info_requested":
-            continue
-        services.request_respond(
-            request_id=request.pk,
-            by=partner,
-            message="The unit has 15 officers; the chart is attached. The director will lead.",
-        )
-        if final == "declined":
-            services.request_decline(
-                request_id=request.pk,
-                by=officer,
-                reason="Another programme already supports this handbook; we have put you in touch.",
-            )
-            continue
-        services.request_accept(request_id=request.pk, by=officer)
-        if final == "accepted":
-            continue
-        assessment = AssistanceRequest.objects.get(pk=request.pk).assessment
-        services.assessment_update(
-            assessment_id=assessment.pk,
-            by=officer,
-            data={
-                "summary": "Desk review and interviews with the unit's management and staff.",
-                "methods": ["desk_review", "interviews"],
-                "stakeholders_consulted": "Unit director, two heads of section, the statistics office.",
-            },
-            gaps=[
-                dict(
-                    zip(("level", "description", "baseline", "target", "priority"), g, strict=True)
-                )
-                for g in GAPS
-            ],
-        )
-        if final == "assessing":
-            continue
-        services.assessment_share(assessment_id=assessment.pk, by=officer)
-        if final == "shared":
-            continue
-        services.assessment_return(
-            assessment_id=assessment.pk,
-            by=partner,
-            comment="Please add the regional offices to the organisational gap.",
-        )
-        services.assessment_update(
-            assessment_id=assessment.pk,
-            by=officer,
-            data={
-                "stakeholders_consulted": "Unit director, heads of section, statistics office, regional offices."
-            },
-        )
-        services.assessment_share(assessment_id=assessment.pk, by=officer)
-        services.assessment_validate(assessment_id=assessment.pk, by=partner)
     return created
+
+
+def _age(request_id: int, days: int) -> None:
+    """Move a demo case and its history ``days`` into the past (demo data only)."""
+    if not days:
+        return
+    shift = timedelta(days=days)
+    request = AssistanceRequest.objects.get(pk=request_id)
+    fields = [
+        "created_at",
+        "submitted_at",
+        "first_response_at",
+        "decided_at",
+        "first_response_due_at",
+        "decision_due_at",
+    ]
+    changes = {f: getattr(request, f) - shift for f in fields if getattr(request, f) is not None}
+    if request.submitted_at is not None:
+        from requests_app.sla import due_dates
+
+        changes["first_response_due_at"], changes["decision_due_at"] = due_dates(
+            changes["submitted_at"]
+        )
+    AssistanceRequest.objects.filter(pk=request_id).update(**changes)
+    ct = ContentType.objects.get_for_model(AssistanceRequest)
+    for event in TransitionEvent.objects.filter(content_type=ct, object_id=request_id):
+        TransitionEvent.objects.filter(pk=event.pk).update(created_at=event.created_at - shift)
+    RequestMessage.objects.filter(request_id=request_id).update(created_at=F("created_at") - shift)
+
+
+def _seed_case(
+    orgs: dict[str, Organisation],
+    staff: User,
+    approver: User,
+    start: Any,
+    title: str,
+    key: str,
+    areas: list[str],
+    gcm: list[int],
+    langs: list[str],
+    final: str,
+    problem: str,
+    age: int,
+) -> None:
+    _build_case(orgs, staff, approver, start, title, key, areas, gcm, langs, final, problem)
+    _age(AssistanceRequest.objects.get(title=title).pk, age)
+
+
+def _build_case(
+    orgs: dict[str, Organisation],
+    staff: User,
+    approver: User,
+    start: Any,
+    title: str,
+    key: str,
+    areas: list[str],
+    gcm: list[int],
+    langs: list[str],
+    final: str,
+    problem: str,
+) -> None:
+    org = orgs[key]
+    partner = _focal_point(org, key)
+    request = services.request_create(
+        by=partner,
+        data={
+            "title": title,
+            "country": org.country,
+            "problem_statement": problem,
+            "expected_outcomes": "Officials apply new procedures; the institution adopts a plan it owns.",
+            "target_institutions": f"{org.name} and the ministries it coordinates.",
+            "thematic_areas": ThematicArea.objects.filter(slug__in=areas),
+            "gcm_objectives": GcmObjective.objects.filter(number__in=gcm),
+            "languages": Language.objects.filter(code__in=langs),
+            "preferred_start": start,
+            "preferred_end": start + timedelta(days=180),
+        },
+    )
+    if final == "draft":
+        return
+    if final == "withdrawn":
+        services.request_submit(request_id=request.pk, by=partner)
+        services.request_withdraw(
+            request_id=request.pk, by=partner, comment="Covered by another donor."
+        )
+        return
+    services.request_submit(request_id=request.pk, by=partner)
+    if final == "submitted":
+        return
+    officer = approver if key == "partner2" else staff
+    services.request_start_review(request_id=request.pk, by=officer)
+    if final == "under_review":
+        return
+    services.request_request_info(
+        request_id=request.pk,
+        by=officer,
+        message="Could you share the organisation chart of the unit and say who would take part?",
+    )
+    if final == "info_requested":
+        return
+    services.request_respond(
+        request_id=request.pk,
+        by=partner,
+        message="The unit has 15 officers; the chart is attached. The director will lead.",
+    )
+    if final == "declined":
+        services.request_decline(
+            request_id=request.pk,
+            by=officer,
+            reason="Another programme already supports this handbook; we have put you in touch.",
+        )
+        return
+    services.request_accept(request_id=request.pk, by=officer)
+    if final == "accepted":
+        return
+    assessment = AssistanceRequest.objects.get(pk=request.pk).assessment
+    services.assessment_update(
+        assessment_id=assessment.pk,
+        by=officer,
+        data={
+            "summary": "Desk review and interviews with the unit's management and staff.",
+            "methods": ["desk_review", "interviews"],
+            "stakeholders_consulted": "Unit director, two heads of section, the statistics office.",
+        },
+        gaps=[
+            dict(zip(("level", "description", "baseline", "target", "priority"), g, strict=True))
+            for g in GAPS
+        ],
+    )
+    if final == "assessing":
+        return
+    services.assessment_share(assessment_id=assessment.pk, by=officer)
+    if final == "shared":
+        return
+    services.assessment_return(
+        assessment_id=assessment.pk,
+        by=partner,
+        comment="Please add the regional offices to the organisational gap.",
+    )
+    services.assessment_update(
+        assessment_id=assessment.pk,
+        by=officer,
+        data={
+            "stakeholders_consulted": "Unit director, heads of section, statistics office, regional offices."
+        },
+    )
+    services.assessment_share(assessment_id=assessment.pk, by=officer)
+    services.assessment_validate(assessment_id=assessment.pk, by=partner)

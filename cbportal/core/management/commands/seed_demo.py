@@ -76,10 +76,23 @@ class Command(BaseCommand):
         # The demo cases go through the real services, notifications included; their
         # emails (sent when the transaction commits) are not worth printing.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            self._seed(options)
+            cases = self._seed()
+        # Printed after the commit: a closed output pipe must not roll the demo back.
+        if not options["quiet"]:
+            if cases:
+                self.stdout.write(f"Created {cases} demo requests in every state.")
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
+            )
+            for spec in ACCOUNTS:
+                org = ORGANISATIONS.get(spec.get("organisation", ""), {}).get("acronym", "")
+                role = "approver" if spec.get("is_approver") else spec["role"]
+                if spec.get("is_superuser"):
+                    role = "admin"
+                self.stdout.write(f"  {spec['username']:<10} {role:<10} {org}")
 
     @transaction.atomic
-    def _seed(self, options: dict[str, Any]) -> None:
+    def _seed(self) -> int:
         organisations = {}
         for key, spec in ORGANISATIONS.items():
             country = Country.objects.get(code=spec["country"])
@@ -105,17 +118,4 @@ class Command(BaseCommand):
 
         from requests_app import demo as requests_demo
 
-        cases = requests_demo.seed(organisations)
-
-        if not options["quiet"]:
-            if cases:
-                self.stdout.write(f"Created {cases} demo requests in every state.")
-            self.stdout.write(
-                self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
-            )
-            for spec in ACCOUNTS:
-                org = ORGANISATIONS.get(spec.get("organisation", ""), {}).get("acronym", "")
-                role = "approver" if spec.get("is_approver") else spec["role"]
-                if spec.get("is_superuser"):
-                    role = "admin"
-                self.stdout.write(f"  {spec['username']:<10} {role:<10} {org}")
+        return requests_demo.seed(organisations)
