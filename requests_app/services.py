@@ -421,7 +421,7 @@ def _lock_assessment(assessment_id: int, by: User) -> NeedsAssessment:
 
 def _editable(assessment: NeedsAssessment, by: User) -> None:
     if by.role != Role.STAFF and not by.is_superuser:
-        raise TransitionForbidden(_("Only programme staff edit the needs assessment."))
+        raise TransitionForbidden(_("Only programme staff can edit the needs assessment."))
     if assessment.status != "in_progress":
         raise TransitionNotAllowed(
             _("The assessment is %(state)s; it can only be edited while in progress.")
