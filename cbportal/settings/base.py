@@ -259,6 +259,9 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", "1200/minute"),
         "token": env.str("API_THROTTLE_TOKEN", "10/minute"),
     },
+    # Proxies in front of the app: throttles identify clients by the address the last
+    # proxy saw, so a forged X-Forwarded-For cannot dodge them.
+    "NUM_PROXIES": env.int("NUM_PROXIES", 0, minimum=0),
     "DEFAULT_SCHEMA_CLASS": "cbportal.core.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

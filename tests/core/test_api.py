@@ -612,3 +612,23 @@ def test_it_answers_409_with_the_reason_a_guard_gives(api_as, partner):
     )
     assert body["errors"][0]["detail"] == "Write a summary before publishing."
     assert probe(api_as(partner), "publish", summary="Done.").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_token_throttle(api, db, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {"token": "3/minute", "anon": "100/minute", "user": "100/minute"},
+    )
+    statuses = [
+        api.post(
+            TOKEN_URL,
+            {"username": "nobody", "password": "x"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+        ).status_code
+        for n in range(5)
+    ]
+    assert statuses[-1] == 429
