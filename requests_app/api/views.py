@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.http import FileResponse, Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from cbportal.accounts.models import User
 from cbportal.core.api.transitions import transition_schema, transition_text
+from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import NotFound
 from requests_app import selectors, services
 from requests_app.api.serializers import (
@@ -176,19 +176,9 @@ class RequestViewSet(
         attachment = obj.attachments.filter(pk=int(attachment_id)).first()
         if attachment is None:
             raise NotFound()
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
+        return protected_file_response(
+            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 class AssessmentFilter(filters.FilterSet):
