@@ -56,13 +56,14 @@ def fire_transition(
     if transition.requires_comment and not comment:
         raise ApplicationError(_("Please give a reason or a message."), field="comment")
     from_state = workflow.state_of(obj)
-    setattr(obj, workflow.state_field, transition.target)
+    target = transition.target_for(obj)
+    setattr(obj, workflow.state_field, target)
     fields = {workflow.state_field, *extra_fields}
     if any(f.name == "updated_at" for f in obj._meta.fields):
         fields.add("updated_at")
     obj.save(update_fields=sorted(fields))
     event = record_transition(
-        obj, name, by=by, from_state=from_state, to_state=transition.target, comment=comment
+        obj, name, by=by, from_state=from_state, to_state=target, comment=comment
     )
     return obj, event
 

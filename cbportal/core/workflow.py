@@ -49,6 +49,12 @@ class Transition:
     label: Any = None
     guards: Sequence[Guard] = field(default_factory=tuple)
     requires_comment: bool = False
+    # When the target depends on the object (``resume`` goes back to the state before the
+    # suspension), this returns it; ``target`` is then what the docs show.
+    dynamic_target: Callable[[Any], str] | None = None
+
+    def target_for(self, obj: Any) -> str:
+        return self.dynamic_target(obj) if self.dynamic_target is not None else self.target
 
     @property
     def display_label(self) -> str:
@@ -135,7 +141,9 @@ class Workflow:
             {
                 "transition": t.name,
                 "from": list(t.sources),
-                "to": t.target,
+                "to": t.target
+                if t.dynamic_target is None
+                else f"{t.target} (or the state it came from)",
                 "roles": list(t.roles),
                 "guards": [
                     g.__doc__.strip().splitlines()[0] if g.__doc__ else g.__name__ for g in t.guards

@@ -51,3 +51,9 @@ def get_item(mapping: Any, key: Any) -> Any:
     if not mapping:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def attr_errors(form: Any) -> bool:
+    """Whether a (possibly missing) form has errors."""
+    return bool(form is not None and getattr(form, "errors", None))

@@ -25,10 +25,10 @@ def render(workflows: dict[str, Workflow]) -> str:
         lines.append("|---|---|---|---|---|---|")
         for row in wf.table():
             lines.append(
-                "| `{t}` | {f} | `{to}` | {roles} | {guards} | {c} |".format(
+                "| `{t}` | {f} | {to} | {roles} | {guards} | {c} |".format(
                     t=row["transition"],
                     f=", ".join(f"`{s}`" for s in row["from"]),
-                    to=row["to"],
+                    to=f"`{row['to']}`" if " " not in row["to"] else row["to"],
                     roles=", ".join(row["roles"]),
                     guards="; ".join(row["guards"]) or "—",
                     c="yes" if row["requires_comment"] else "no",

@@ -1,0 +1,588 @@
+"""An action's plan as plain data: period, objectives, activities and their expertise needs.
+
+Both ways of changing a plan go through this module. While the action is in design, staff
+edit the plan and it is written to the tables at once (``apply``); once it is agreed, an
+amendment holds the edited plan (``Amendment.proposal``) next to the plan as it was
+(``before``), ``diff`` says what changes, and ``apply`` writes it when the partner co-signs.
+
+Items carry a ``key``: ``o12`` / ``a5`` / ``n7`` for rows that exist, ``new-…`` for rows an
+amendment adds. Dates are ISO strings so a plan can be stored as JSON.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from actions.models import (
+    Action,
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    ExpertiseNeed,
+    Modality,
+    Objective,
+    OriginPreference,
+    Skill,
+)
+from cbportal.accounts.models import Country
+from cbportal.core.errors import ApplicationError
+from cbportal.core.models import Language, ThematicArea
+
+Plan = dict[str, Any]
+
+ACTIVITY_FIELDS = (
+    "type",
+    "title",
+    "description",
+    "start_date",
+    "end_date",
+    "modality",
+    "country",
+    "city",
+    "expected_participants",
+    "participants_women",
+    "participants_men",
+    "participants_other",
+    "status",
+)
+NEED_FIELDS = (
+    "thematic_area",
+    "skills",
+    "languages",
+    "experts_needed",
+    "expert_days",
+    "origin_preference",
+    "notes",
+)
+
+
+def new_key() -> str:
+    return f"new-{uuid.uuid4().hex[:10]}"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def snapshot(action: Action) -> Plan:
+    """The plan as stored, as data (uses prefetched relations when present)."""
+    objectives = list(action.objectives.all())
+    activities = list(action.activities.all())
+    return {
+        "start_date": action.start_date.isoformat(),
+        "end_date": action.end_date.isoformat(),
+        "objectives": [
+            {"key": f"o{o.pk}", "text": o.text, "gaps": sorted(g.pk for g in o.gaps.all())}
+            for o in objectives
+        ],
+        "activities": [
+            {
+                "key": f"a{a.pk}",
+                "type": a.type,
+                "title": a.title,
+                "description": a.description,
+                "start_date": a.start_date.isoformat(),
+                "end_date": a.end_date.isoformat(),
+                "modality": a.modality,
+                "country": a.country_id or "",
+                "city": a.city,
+                "expected_participants": a.expected_participants,
+                "participants_women": a.participants_women,
+                "participants_men": a.participants_men,
+                "participants_other": a.participants_other,
+                "status": a.status,
+                "objectives": sorted(f"o{o.pk}" for o in a.objectives.all()),
+                "needs": [
+                    {
+                        "key": f"n{n.pk}",
+                        "thematic_area": n.thematic_area.slug,
+                        "skills": sorted(s.name for s in n.skills.all()),
+                        "languages": sorted(lang.code for lang in n.languages.all()),
+                        "experts_needed": n.experts_needed,
+                        "expert_days": n.expert_days,
+                        "origin_preference": n.origin_preference,
+                        "notes": n.notes,
+                    }
+                    for n in a.needs.all()
+                ],
+            }
+            for a in activities
+        ],
+    }
+
+
+def _parse_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+# --- checking --------------------------------------------------------------------------
+
+
+def activity_errors(item: dict[str, Any], plan: Plan, prefix: str = "") -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(f"{prefix}{field}", []).append(message)
+
+    if item.get("type") not in ActivityType.values:
+        add("type", _("Choose the type of activity."))
+    if not str(item.get("title") or "").strip():
+        add("title", _("Give the activity a title."))
+    if item.get("modality") not in Modality.values:
+        add("modality", _("Choose on-site, remote or hybrid."))
+    if item.get("status", ActivityStatus.PLANNED) not in ActivityStatus.values:
+        add("status", _("Unknown activity status."))
+    start, end = _parse_date(item.get("start_date")), _parse_date(item.get("end_date"))
+    period_start, period_end = (
+        _parse_date(plan.get("start_date")),
+        _parse_date(plan.get("end_date")),
+    )
+    if start is None:
+        add("start_date", _("Give a start date."))
+    if end is None:
+        add("end_date", _("Give an end date."))
+    if start and end and end < start:
+        add("end_date", _("The end must not be before the start."))
+    if period_start and start and start < period_start:
+        add(
+            "start_date",
+            _("The activity starts before the action (%(date)s).") % {"date": period_start},
+        )
+    if period_end and end and end > period_end:
+        add("end_date", _("The activity ends after the action (%(date)s).") % {"date": period_end})
+    counts = (
+        "expected_participants",
+        "participants_women",
+        "participants_men",
+        "participants_other",
+    )
+    for field in counts:
+        try:
+            if int(item.get(field) or 0) < 0:
+                add(field, _("Must not be negative."))
+        except (TypeError, ValueError):
+            add(field, _("Enter a whole number."))
+    if not errors:
+        split = sum(int(item.get(f) or 0) for f in counts[1:])
+        if split > int(item.get("expected_participants") or 0):
+            add(
+                "participants_women",
+                _("Women, men and other add up to more than the expected participants."),
+            )
+    objective_keys = {o["key"] for o in plan.get("objectives", [])}
+    unknown = [k for k in item.get("objectives", []) if k not in objective_keys]
+    if unknown:
+        add("objectives", _("Link only objectives of this action."))
+    if item.get("country") and not Country.objects.filter(code=item["country"]).exists():
+        add("country", _("Unknown country."))
+    return errors
+
+
+def need_errors(item: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(f"{prefix}{field}", []).append(message)
+
+    if not ThematicArea.objects.filter(slug=item.get("thematic_area")).exists():
+        add("thematic_area", _("Choose a thematic area."))
+    for field, label in (("experts_needed", _("experts")), ("expert_days", _("expert-days"))):
+        try:
+            if int(item.get(field) or 0) < 1:
+                add(field, _("At least one (%(what)s).") % {"what": label})
+        except (TypeError, ValueError):
+            add(field, _("Enter a whole number."))
+    if item.get("origin_preference", OriginPreference.ANY) not in OriginPreference.values:
+        add("origin_preference", _("Choose an origin preference."))
+    codes = list(item.get("languages") or [])
+    if codes and Language.objects.filter(code__in=codes).count() != len(set(codes)):
+        add("languages", _("Unknown language code."))
+    return errors
+
+
+def plan_problems(plan: Plan, action: Action) -> list[str]:
+    """What stops the plan from being proposed, in words."""
+    problems: list[str] = []
+    start, end = _parse_date(plan.get("start_date")), _parse_date(plan.get("end_date"))
+    if not start or not end or end < start:
+        problems.append(_("Give the action a period in order."))
+    if not plan.get("objectives"):
+        problems.append(_("Add at least one objective."))
+    gap_ids = set(action.assessment.gaps.values_list("pk", flat=True))
+    for objective in plan.get("objectives", []):
+        if not objective.get("gaps"):
+            problems.append(
+                _("Objective “%(text)s” closes no capacity gap.") % {"text": objective["text"][:60]}
+            )
+        elif not set(objective["gaps"]) <= gap_ids:
+            problems.append(
+                _("Objective “%(text)s” links a gap of another assessment.")
+                % {"text": objective["text"][:60]}
+            )
+    if not plan.get("activities"):
+        problems.append(_("Add at least one activity."))
+    for activity in plan.get("activities", []):
+        if activity_errors(activity, plan):
+            problems.append(
+                _("Activity “%(title)s” needs correcting.")
+                % {"title": activity.get("title", "")[:60]}
+            )
+        for need in activity.get("needs", []):
+            if need_errors(need):
+                problems.append(
+                    _("An expertise need of “%(title)s” needs correcting.")
+                    % {"title": activity.get("title", "")[:60]}
+                )
+    return problems
+
+
+# --- editing (pure: each returns a new plan or raises ApplicationError) --------------------
+
+
+def _find(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    for item in items:
+        if item["key"] == key:
+            return item
+    raise ApplicationError(_("This item is no longer part of the plan."), field="key")
+
+
+def set_period(plan: Plan, start: Any, end: Any) -> Plan:
+    s, e = _parse_date(start), _parse_date(end)
+    errors: dict[str, list[str]] = {}
+    if s is None:
+        errors["start_date"] = [_("Give a start date.")]
+    if e is None:
+        errors["end_date"] = [_("Give an end date.")]
+    if s and e and e < s:
+        errors["end_date"] = [_("The end must not be before the start.")]
+    if errors:
+        raise ApplicationError(_("Please correct the errors below."), errors=errors)
+    assert s is not None and e is not None
+    new = {**plan, "start_date": s.isoformat(), "end_date": e.isoformat()}
+    outside = [a["title"] for a in new["activities"] if activity_errors(a, new)]
+    if outside:
+        raise ApplicationError(
+            _("These activities would fall outside the new period: %(titles)s. Move them first.")
+            % {"titles": ", ".join(outside)},
+            field="start_date",
+        )
+    return new
+
+
+def save_objective(
+    plan: Plan, action: Action, *, key: str | None, text: str, gaps: list[int]
+) -> Plan:
+    errors: dict[str, list[str]] = {}
+    if not text.strip():
+        errors["text"] = [_("Write the objective.")]
+    gap_ids = set(action.assessment.gaps.values_list("pk", flat=True))
+    if not gaps:
+        errors["gaps"] = [_("Link the objective to at least one capacity gap it closes.")]
+    elif not set(gaps) <= gap_ids:
+        errors["gaps"] = [_("Link only gaps of this action's needs assessment.")]
+    if errors:
+        raise ApplicationError(_("Please correct the errors below."), errors=errors)
+    objectives = [dict(o) for o in plan["objectives"]]
+    if key:
+        item = _find(objectives, key)
+        item.update(text=text.strip(), gaps=sorted(set(gaps)))
+    else:
+        objectives.append({"key": new_key(), "text": text.strip(), "gaps": sorted(set(gaps))})
+    return {**plan, "objectives": objectives}
+
+
+def remove_objective(plan: Plan, key: str) -> Plan:
+    _find(plan["objectives"], key)
+    activities = [
+        {**a, "objectives": [k for k in a.get("objectives", []) if k != key]}
+        for a in plan["activities"]
+    ]
+    return {
+        **plan,
+        "objectives": [o for o in plan["objectives"] if o["key"] != key],
+        "activities": activities,
+    }
+
+
+def save_activity(plan: Plan, *, key: str | None, data: dict[str, Any]) -> Plan:
+    item = {field: data.get(field, "") for field in ACTIVITY_FIELDS}
+    for field in ("start_date", "end_date"):
+        parsed = _parse_date(item[field])
+        item[field] = parsed.isoformat() if parsed else item[field]
+    if isinstance(item.get("country"), Country):
+        item["country"] = item["country"].code
+    item["status"] = item.get("status") or ActivityStatus.PLANNED
+    for field in (
+        "expected_participants",
+        "participants_women",
+        "participants_men",
+        "participants_other",
+    ):
+        item[field] = item[field] if item[field] not in (None, "") else 0
+    item["objectives"] = sorted(data.get("objectives") or [])
+    errors = activity_errors(item, plan)
+    if errors:
+        raise ApplicationError(_("Please correct the errors below."), errors=errors)
+    activities = [dict(a) for a in plan["activities"]]
+    if key:
+        existing = _find(activities, key)
+        existing.update(item)
+    else:
+        activities.append({"key": new_key(), "needs": [], **item})
+    return {**plan, "activities": activities}
+
+
+def remove_activity(plan: Plan, key: str) -> Plan:
+    _find(plan["activities"], key)
+    return {**plan, "activities": [a for a in plan["activities"] if a["key"] != key]}
+
+
+def save_need(plan: Plan, *, activity_key: str, key: str | None, data: dict[str, Any]) -> Plan:
+    item: dict[str, Any] = {field: data.get(field) for field in NEED_FIELDS}
+    if isinstance(item["thematic_area"], ThematicArea):
+        item["thematic_area"] = item["thematic_area"].slug
+    item["skills"] = sorted({str(s).strip()[:80] for s in (item["skills"] or []) if str(s).strip()})
+    item["languages"] = sorted(
+        {
+            (lang.code if isinstance(lang, Language) else str(lang))
+            for lang in (item["languages"] or [])
+        }
+    )
+    item["origin_preference"] = item["origin_preference"] or OriginPreference.ANY
+    item["notes"] = item["notes"] or ""
+    errors = need_errors(item)
+    if errors:
+        raise ApplicationError(_("Please correct the errors below."), errors=errors)
+    item["experts_needed"] = int(str(item["experts_needed"]))
+    item["expert_days"] = int(str(item["expert_days"]))
+    activities = [dict(a) for a in plan["activities"]]
+    activity = _find(activities, activity_key)
+    needs = [dict(n) for n in activity.get("needs", [])]
+    if key:
+        _find(needs, key).update(item)
+    else:
+        needs.append({"key": new_key(), **item})
+    activity["needs"] = needs
+    return {**plan, "activities": activities}
+
+
+def remove_need(plan: Plan, *, activity_key: str, key: str) -> Plan:
+    activities = [dict(a) for a in plan["activities"]]
+    activity = _find(activities, activity_key)
+    _find(activity.get("needs", []), key)
+    activity["needs"] = [n for n in activity["needs"] if n["key"] != key]
+    return {**plan, "activities": activities}
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def apply(action: Action, plan: Plan) -> None:
+    """Make the stored plan equal to ``plan``: update rows by key, add new ones, delete
+    those that are gone. The caller holds the action's row lock."""
+    action.start_date = _parse_date(plan["start_date"])  # type: ignore[assignment]
+    action.end_date = _parse_date(plan["end_date"])  # type: ignore[assignment]
+    action.save(update_fields=["start_date", "end_date", "updated_at"])
+
+    objective_ids: dict[str, int] = {}
+    keep_objectives = []
+    for position, item in enumerate(plan["objectives"]):
+        if (
+            item["key"].startswith("o")
+            and Objective.objects.filter(pk=int(item["key"][1:]), action=action).exists()
+        ):
+            objective = Objective.objects.get(pk=int(item["key"][1:]))
+            objective.text, objective.position = item["text"], position
+            objective.save(update_fields=["text", "position"])
+        else:
+            objective = Objective.objects.create(
+                action=action, text=item["text"], position=position
+            )
+        objective.gaps.set(item["gaps"])
+        objective_ids[item["key"]] = objective.pk
+        keep_objectives.append(objective.pk)
+    action.objectives.exclude(pk__in=keep_objectives).delete()
+
+    keep_activities = []
+    for position, item in enumerate(plan["activities"]):
+        values = {field: item.get(field) for field in ACTIVITY_FIELDS if field != "country"}
+        values["start_date"] = _parse_date(values["start_date"])
+        values["end_date"] = _parse_date(values["end_date"])
+        values["country_id"] = item.get("country") or None
+        values["position"] = position
+        key = item["key"]
+        if key.startswith("a") and Activity.objects.filter(pk=int(key[1:]), action=action).exists():
+            activity = Activity.objects.get(pk=int(key[1:]))
+            for field, value in values.items():
+                setattr(activity, field, value)
+            activity.save()
+        else:
+            activity = Activity.objects.create(action=action, **values)
+        activity.objectives.set(
+            [objective_ids[k] for k in item.get("objectives", []) if k in objective_ids]
+        )
+        keep_activities.append(activity.pk)
+        keep_needs = []
+        for need_item in item.get("needs", []):
+            need_values = {
+                "thematic_area": ThematicArea.objects.get(slug=need_item["thematic_area"]),
+                "experts_needed": int(need_item["experts_needed"]),
+                "expert_days": int(need_item["expert_days"]),
+                "origin_preference": need_item.get("origin_preference") or OriginPreference.ANY,
+                "notes": need_item.get("notes") or "",
+            }
+            nkey = need_item["key"]
+            if (
+                nkey.startswith("n")
+                and ExpertiseNeed.objects.filter(pk=int(nkey[1:]), activity__action=action).exists()
+            ):
+                need = ExpertiseNeed.objects.get(pk=int(nkey[1:]))
+                for field, value in need_values.items():
+                    setattr(need, field, value)
+                need.activity = activity
+                need.save()
+            else:
+                need = ExpertiseNeed.objects.create(activity=activity, **need_values)
+            need.skills.set(
+                [Skill.objects.get_or_create(name=name)[0] for name in need_item.get("skills", [])]
+            )
+            need.languages.set(
+                list(Language.objects.filter(code__in=need_item.get("languages", [])))
+            )
+            keep_needs.append(need.pk)
+        activity.needs.exclude(pk__in=keep_needs).delete()
+    action.activities.exclude(pk__in=keep_activities).delete()
+
+
+# --- explaining ------------------------------------------------------------------------
+
+
+def _label(choices: Any, value: Any) -> str:
+    return str(dict(choices).get(value, value))
+
+
+def _activity_line(a: dict[str, Any]) -> str:
+    return f"{_label(ActivityType.choices, a.get('type'))} — {a.get('title')} ({a.get('start_date')} → {a.get('end_date')})"
+
+
+def _need_line(n: dict[str, Any]) -> str:
+    area = ThematicArea.objects.filter(slug=n.get("thematic_area")).first()
+    return _("%(area)s: %(experts)s expert(s), %(days)s expert-day(s)") % {
+        "area": area.display_name if area else n.get("thematic_area"),
+        "experts": n.get("experts_needed"),
+        "days": n.get("expert_days"),
+    }
+
+
+ACTIVITY_LABELS = {
+    "type": gettext_lazy("type"),
+    "title": gettext_lazy("title"),
+    "description": gettext_lazy("description"),
+    "start_date": gettext_lazy("start"),
+    "end_date": gettext_lazy("end"),
+    "modality": gettext_lazy("modality"),
+    "country": gettext_lazy("country"),
+    "city": gettext_lazy("city"),
+    "expected_participants": gettext_lazy("expected participants"),
+    "participants_women": gettext_lazy("women"),
+    "participants_men": gettext_lazy("men"),
+    "participants_other": gettext_lazy("other"),
+    "status": gettext_lazy("status"),
+    "objectives": gettext_lazy("objectives"),
+}
+
+
+def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
+    """What an amendment changes, as readable rows ``{what, before, after}``."""
+    rows: list[dict[str, str]] = []
+    if not before or not after:
+        return rows
+    if (before.get("start_date"), before.get("end_date")) != (
+        after.get("start_date"),
+        after.get("end_date"),
+    ):
+        rows.append(
+            {
+                "what": str(_("Period")),
+                "before": f"{before.get('start_date')} → {before.get('end_date')}",
+                "after": f"{after.get('start_date')} → {after.get('end_date')}",
+            }
+        )
+    old_obj = {o["key"]: o for o in before.get("objectives", [])}
+    new_obj = {o["key"]: o for o in after.get("objectives", [])}
+    for key, o in new_obj.items():
+        if key not in old_obj:
+            rows.append({"what": str(_("Objective added")), "before": "", "after": o["text"]})
+        elif old_obj[key] != o:
+            rows.append(
+                {
+                    "what": str(_("Objective changed")),
+                    "before": old_obj[key]["text"],
+                    "after": o["text"],
+                }
+            )
+    for key, o in old_obj.items():
+        if key not in new_obj:
+            rows.append({"what": str(_("Objective removed")), "before": o["text"], "after": ""})
+    old_act = {a["key"]: a for a in before.get("activities", [])}
+    new_act = {a["key"]: a for a in after.get("activities", [])}
+    for key, a in new_act.items():
+        if key not in old_act:
+            rows.append(
+                {"what": str(_("Activity added")), "before": "", "after": _activity_line(a)}
+            )
+            for n in a.get("needs", []):
+                rows.append(
+                    {"what": str(_("Expertise need added")), "before": "", "after": _need_line(n)}
+                )
+            continue
+        old = old_act[key]
+        for field in (*ACTIVITY_FIELDS, "objectives"):
+            if old.get(field) != a.get(field):
+                rows.append(
+                    {
+                        "what": str(
+                            _("“%(title)s”: %(field)s")
+                            % {"title": a.get("title"), "field": ACTIVITY_LABELS[field]}
+                        ),
+                        "before": str(old.get(field, "")),
+                        "after": str(a.get(field, "")),
+                    }
+                )
+        old_needs = {n["key"]: n for n in old.get("needs", [])}
+        new_needs = {n["key"]: n for n in a.get("needs", [])}
+        for nkey, n in new_needs.items():
+            if nkey not in old_needs:
+                rows.append(
+                    {"what": str(_("Expertise need added")), "before": "", "after": _need_line(n)}
+                )
+            elif old_needs[nkey] != n:
+                rows.append(
+                    {
+                        "what": str(_("Expertise need changed")),
+                        "before": _need_line(old_needs[nkey]),
+                        "after": _need_line(n),
+                    }
+                )
+        for nkey, n in old_needs.items():
+            if nkey not in new_needs:
+                rows.append(
+                    {"what": str(_("Expertise need removed")), "before": _need_line(n), "after": ""}
+                )
+    for key, a in old_act.items():
+        if key not in new_act:
+            rows.append(
+                {"what": str(_("Activity removed")), "before": _activity_line(a), "after": ""}
+            )
+    return rows
