@@ -11,6 +11,7 @@ amendment adds. Dates are ISO strings so a plan can be stored as JSON.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -64,6 +65,12 @@ NEED_FIELDS = (
 
 def new_key() -> str:
     return f"new-{uuid.uuid4().hex[:10]}"
+
+
+def row_id(key: str, prefix: str) -> int | None:
+    """The id of an existing row named by ``key`` (``o12`` → 12), or None for a new item."""
+    match = re.fullmatch(rf"{prefix}(\d+)", key or "")
+    return int(match.group(1)) if match else None
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -398,11 +405,9 @@ def apply(action: Action, plan: Plan) -> None:
     objective_ids: dict[str, int] = {}
     keep_objectives = []
     for position, item in enumerate(plan["objectives"]):
-        if (
-            item["key"].startswith("o")
-            and Objective.objects.filter(pk=int(item["key"][1:]), action=action).exists()
-        ):
-            objective = Objective.objects.get(pk=int(item["key"][1:]))
+        oid = row_id(item["key"], "o")
+        if oid and Objective.objects.filter(pk=oid, action=action).exists():
+            objective = Objective.objects.get(pk=oid)
             objective.text, objective.position = item["text"], position
             objective.save(update_fields=["text", "position"])
         else:
@@ -422,8 +427,9 @@ def apply(action: Action, plan: Plan) -> None:
         values["country_id"] = item.get("country") or None
         values["position"] = position
         key = item["key"]
-        if key.startswith("a") and Activity.objects.filter(pk=int(key[1:]), action=action).exists():
-            activity = Activity.objects.get(pk=int(key[1:]))
+        aid = row_id(key, "a")
+        if aid and Activity.objects.filter(pk=aid, action=action).exists():
+            activity = Activity.objects.get(pk=aid)
             for field, value in values.items():
                 setattr(activity, field, value)
             activity.save()
@@ -443,11 +449,9 @@ def apply(action: Action, plan: Plan) -> None:
                 "notes": need_item.get("notes") or "",
             }
             nkey = need_item["key"]
-            if (
-                nkey.startswith("n")
-                and ExpertiseNeed.objects.filter(pk=int(nkey[1:]), activity__action=action).exists()
-            ):
-                need = ExpertiseNeed.objects.get(pk=int(nkey[1:]))
+            nid = row_id(nkey, "n")
+            if nid and ExpertiseNeed.objects.filter(pk=nid, activity__action=action).exists():
+                need = ExpertiseNeed.objects.get(pk=nid)
                 for field, value in need_values.items():
                     setattr(need, field, value)
                 need.activity = activity

@@ -246,6 +246,7 @@ def action_sign(*, action_id: int, by: User, name: str = "") -> Action:
         by=by,
         comment=_("Signed by %(name)s") % {"name": action.signed_name},
         extra_fields=["signed_by", "signed_at", "signed_name"],
+        checked=True,
     )
     notify_on_commit("action_signed", action, case_officer(action), key=str(event.pk))
     return action

@@ -318,6 +318,12 @@ def _gaps_by_level(assessment: Any, editable: bool = False) -> list[tuple[str, s
     ]
 
 
+def _visible_action(user: Any, assessment: Any) -> Any:
+    from actions.selectors import actions_for
+
+    return actions_for(user).filter(assessment=assessment).first()
+
+
 def _assessment_context(request: HttpRequest, assessment: Any, **extra: Any) -> dict[str, Any]:
     user: Any = request.user
     allowed = ASSESSMENT_WORKFLOW.allowed(assessment, user)
@@ -329,6 +335,8 @@ def _assessment_context(request: HttpRequest, assessment: Any, **extra: Any) -> 
         "editable": editable,
         "transitions": [ASSESSMENT_WORKFLOW.get(n) for n in allowed],
         "timeline": timeline_for(assessment),
+        "action": _visible_action(user, assessment),
+        "can_design_action": user.role == "staff" or user.is_superuser,
         "form": extra.pop("form", None)
         or (AssessmentForm(instance=assessment) if editable else None),
         "new_gap_form": extra.pop("new_gap_form", None)

@@ -46,12 +46,15 @@ def fire_transition(
     by: Any,
     comment: str = "",
     extra_fields: Iterable[str] = (),
+    checked: bool = False,
 ) -> tuple[Any, TransitionEvent]:
     """Check ``name`` against the table, move ``obj`` to the target state, save it with
     ``update_fields`` and record the event. The caller has locked ``obj``
     (``select_for_update``) inside its transaction and set any other fields it changes
     (named in ``extra_fields``); it then notifies with the returned event's id as key."""
-    transition = workflow.check(obj, name, by)
+    # ``checked``: the caller ran ``workflow.check`` before setting fields that a guard
+    # reads (co-signing sets ``signed_at``, which "not yet signed" would then refuse).
+    transition = workflow.get(name) if checked else workflow.check(obj, name, by)
     comment = (comment or "").strip()
     if transition.requires_comment and not comment:
         raise ApplicationError(_("Please give a reason or a message."), field="comment")

@@ -61,6 +61,20 @@ def _home_blocks(user: Any) -> dict[str, Any]:
     elif user.role == "staff" or user.is_superuser:
         queue = list(requests.triage_queue(user)[:5])
         blocks["triage"] = [(r, triage_sla(r)) for r in queue]
+    from actions import selectors as actions
+
+    if user.role in ("partner", "evaluator"):
+        blocks["my_actions"] = list(actions.action_list(user).order_by("-created_at", "-id")[:5])
+    elif user.role == "staff" or user.is_superuser:
+        blocks["my_actions"] = list(
+            actions.action_list(user)
+            .exclude(status__in=["closed", "cancelled"])
+            .order_by("-updated_at")[:5]
+        )
+        if user.is_approver:
+            pending_actions, pending_amendments = actions.approval_queue(user)
+            blocks["approvals"] = list(pending_actions[:5])
+            blocks["amendment_approvals"] = list(pending_amendments[:5])
     return blocks
 
 
