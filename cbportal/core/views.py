@@ -64,7 +64,7 @@ def _home_blocks(user: Any) -> dict[str, Any]:
     from actions import selectors as actions
 
     if user.role in ("partner", "evaluator"):
-        blocks["my_actions"] = list(actions.action_list(user).order_by("-created_at", "-id")[:5])
+        blocks["my_actions"] = list(actions.actions_for(user).order_by("-created_at", "-id")[:5])
     elif user.role == "staff" or user.is_superuser:
         blocks["my_actions"] = list(
             actions.action_list(user)

@@ -67,8 +67,8 @@ ENDPOINTS: dict[str, tuple[str, str, str, str, int]] = {
     "page-requests-staff": ("staff", "page", "/requests/", "requests", 8),
     "page-requests-partner": ("partner", "page", "/requests/", "requests", 8),
     "page-triage-staff": ("staff", "page", "/requests/triage/", "requests", 11),
-    "page-home-staff": ("staff", "page", "/", "both", 8),
-    "page-home-partner": ("partner", "page", "/", "both", 11),
+    "page-home-staff": ("staff", "page", "/", "both", 9),
+    "page-home-partner": ("partner", "page", "/", "both", 12),
 }
 
 
