@@ -395,9 +395,11 @@ def remove_need(plan: Plan, *, activity_key: str, key: str) -> Plan:
 
 
 @transaction.atomic
-def apply(action: Action, plan: Plan) -> None:
+def apply(action: Action, plan: Plan) -> dict[str, int]:
     """Make the stored plan equal to ``plan``: update rows by key, add new ones, delete
-    those that are gone. The caller holds the action's row lock."""
+    those that are gone. Returns each item's key → row id. The caller holds the action's
+    row lock."""
+    ids: dict[str, int] = {}
     action.start_date = _parse_date(plan["start_date"])  # type: ignore[assignment]
     action.end_date = _parse_date(plan["end_date"])  # type: ignore[assignment]
     action.save(update_fields=["start_date", "end_date", "updated_at"])
@@ -416,6 +418,7 @@ def apply(action: Action, plan: Plan) -> None:
             )
         objective.gaps.set(item["gaps"])
         objective_ids[item["key"]] = objective.pk
+        ids[item["key"]] = objective.pk
         keep_objectives.append(objective.pk)
     action.objectives.exclude(pk__in=keep_objectives).delete()
 
@@ -439,6 +442,7 @@ def apply(action: Action, plan: Plan) -> None:
             [objective_ids[k] for k in item.get("objectives", []) if k in objective_ids]
         )
         keep_activities.append(activity.pk)
+        ids[key] = activity.pk
         keep_needs = []
         for need_item in item.get("needs", []):
             need_values = {
@@ -465,8 +469,10 @@ def apply(action: Action, plan: Plan) -> None:
                 list(Language.objects.filter(code__in=need_item.get("languages", [])))
             )
             keep_needs.append(need.pk)
+            ids[nkey] = need.pk
         activity.needs.exclude(pk__in=keep_needs).delete()
     action.activities.exclude(pk__in=keep_activities).delete()
+    return ids
 
 
 # --- explaining ------------------------------------------------------------------------

@@ -160,9 +160,10 @@ PlanEdit = Callable[[plan.Plan, Action], plan.Plan]
 
 
 @transaction.atomic
-def action_plan_edit(*, action_id: int, by: User, edit: PlanEdit) -> Action:
+def action_plan_edit(*, action_id: int, by: User, edit: PlanEdit) -> dict[str, int]:
     """Staff change the plan of an action in design (period, objectives, activities,
-    expertise needs); an agreed plan changes only through an amendment. Notifies nobody."""
+    expertise needs); an agreed plan changes only through an amendment. Returns each plan
+    item's key → row id (new items included). Notifies nobody."""
     action = _lock_action(action_id, by)
     _staff_only(by)
     if action.status != ActionStatus.DESIGN:
@@ -172,8 +173,7 @@ def action_plan_edit(*, action_id: int, by: User, edit: PlanEdit) -> Action:
             _("The plan can only be edited while the action is in design (it is %(state)s).")
             % {"state": action.get_status_display().lower()}
         )
-    plan.apply(action, edit(plan.snapshot(action), action))
-    return action
+    return plan.apply(action, edit(plan.snapshot(action), action))
 
 
 # --- action transitions ----------------------------------------------------------------

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from cbportal.core.api.serializers import TransitionInputSerializer
 
 
-def transition_schema(response: Any, description: str) -> Any:
+def transition_schema(response: Any, description: str, operation_id: str | None = None) -> Any:
     """OpenAPI for one transition: optional body, the object back, and its refusals."""
     # 403/404/409 with the standard error shape are added by PortalAutoSchema.
     return extend_schema(
