@@ -80,7 +80,7 @@ class Command(BaseCommand):
         # Printed after the commit: a closed output pipe must not roll the demo back.
         if not options["quiet"]:
             if cases:
-                self.stdout.write(f"Created {cases} demo requests in every state.")
+                self.stdout.write(f"Created {cases} demo requests and actions in every state.")
             self.stdout.write(
                 self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
             )
@@ -116,6 +116,7 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
 
+        from actions import demo as actions_demo
         from requests_app import demo as requests_demo
 
-        return requests_demo.seed(organisations)
+        return requests_demo.seed(organisations) + actions_demo.seed()
