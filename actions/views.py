@@ -409,6 +409,11 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "actions/plan_edit.html", context)
 
 
+def _with_changes(amendment: Amendment) -> Amendment:
+    amendment.changes = plan.diff(amendment.before, amendment.proposal)  # type: ignore[attr-defined]
+    return amendment
+
+
 @login_required
 def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
@@ -419,7 +424,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "action": action,
         "transitions": [ACTION_WORKFLOW.get(n) for n in allowed],
         "timeline": timeline_for(action),
-        "amendments": selectors.amendments_for(user, action),
+        "amendments": [_with_changes(m) for m in selectors.amendments_for(user, action)],
         "can_edit_plan": permissions.can_edit_plan(user, action),
         "can_amend": permissions.can_amend(user, action),
         "is_staff": permissions.is_staff(user),

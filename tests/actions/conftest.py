@@ -17,6 +17,12 @@ from requests_app.models import NeedsAssessment
 
 @pytest.fixture
 def validated_assessment(partner, staff) -> NeedsAssessment:
+    return build_validated_assessment(partner, staff)
+
+
+def build_validated_assessment(partner: Any, staff: Any) -> NeedsAssessment:
+    """A request accepted by ``staff`` whose assessment (a gap at each CB level) the
+    partner has validated."""
     start = timezone.localdate() + timedelta(days=30)
     draft = requests.request_create(
         by=partner,
