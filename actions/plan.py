@@ -488,11 +488,26 @@ def _activity_line(a: dict[str, Any]) -> str:
 
 def _need_line(n: dict[str, Any]) -> str:
     area = ThematicArea.objects.filter(slug=n.get("thematic_area")).first()
-    return _("%(area)s: %(experts)s expert(s), %(days)s expert-day(s)") % {
+    line = _("%(area)s: %(experts)s expert(s), %(days)s expert-day(s)") % {
         "area": area.display_name if area else n.get("thematic_area"),
         "experts": n.get("experts_needed"),
         "days": n.get("expert_days"),
     }
+    details = [
+        str(_label(OriginPreference.choices, n.get("origin_preference"))),
+        ", ".join(n.get("skills") or []),
+        ", ".join(n.get("languages") or []),
+        n.get("notes") or "",
+    ]
+    return "; ".join([line, *[d for d in details if d]])
+
+
+def _objective_line(o: dict[str, Any]) -> str:
+    from requests_app.models import CapacityGap
+
+    gaps = CapacityGap.objects.filter(pk__in=o.get("gaps", [])).order_by("level", "position")
+    closes = "; ".join(f"{g.get_level_display()}: {g.description[:60]}" for g in gaps)
+    return f"{o['text']} ({closes})" if closes else o["text"]
 
 
 ACTIVITY_LABELS = {
@@ -533,18 +548,22 @@ def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
     new_obj = {o["key"]: o for o in after.get("objectives", [])}
     for key, o in new_obj.items():
         if key not in old_obj:
-            rows.append({"what": str(_("Objective added")), "before": "", "after": o["text"]})
+            rows.append(
+                {"what": str(_("Objective added")), "before": "", "after": _objective_line(o)}
+            )
         elif old_obj[key] != o:
             rows.append(
                 {
                     "what": str(_("Objective changed")),
-                    "before": old_obj[key]["text"],
-                    "after": o["text"],
+                    "before": _objective_line(old_obj[key]),
+                    "after": _objective_line(o),
                 }
             )
     for key, o in old_obj.items():
         if key not in new_obj:
-            rows.append({"what": str(_("Objective removed")), "before": o["text"], "after": ""})
+            rows.append(
+                {"what": str(_("Objective removed")), "before": _objective_line(o), "after": ""}
+            )
     old_act = {a["key"]: a for a in before.get("activities", [])}
     new_act = {a["key"]: a for a in after.get("activities", [])}
     for key, a in new_act.items():
