@@ -145,8 +145,12 @@ class NeedForm(forms.Form):
         to_field_name="code",
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
-    experts_needed = forms.IntegerField(label=_("Experts needed"), min_value=1, initial=1)
-    expert_days = forms.IntegerField(label=_("Expert-days"), min_value=1, initial=5)
+    experts_needed = forms.IntegerField(
+        label=_("Experts needed"), min_value=1, max_value=1000, initial=1
+    )
+    expert_days = forms.IntegerField(
+        label=_("Expert-days"), min_value=1, max_value=10000, initial=5
+    )
     origin_preference = forms.ChoiceField(
         label=_("Origin preference"), choices=OriginPreference.choices, initial=OriginPreference.ANY
     )

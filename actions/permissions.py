@@ -6,9 +6,6 @@ from typing import Any
 
 from actions.models import Action, ActionStatus, Amendment
 
-# Partners see their organisation's actions once a plan has been approved for them to sign.
-PARTNER_HIDDEN = (ActionStatus.DESIGN, ActionStatus.PROPOSED)
-
 
 def is_staff(user: Any) -> bool:
     return bool(user.is_authenticated and (user.role == "staff" or user.is_superuser))
@@ -20,9 +17,9 @@ def can_view_action(user: Any, action: Action) -> bool:
     if is_staff(user):
         return True
     if user.role == "partner":
-        return (
-            user.organisation_id == action.organisation_id and action.status not in PARTNER_HIDDEN
-        )
+        # Partners see their organisation's actions once a plan was approved for them to
+        # sign; a plan returned or cancelled before that stays internal.
+        return user.organisation_id == action.organisation_id and action.approved_at is not None
     if user.role == "evaluator":
         return action.evaluators.filter(pk=user.pk).exists()
     return False

@@ -134,8 +134,55 @@ def _parse_date(value: Any) -> date | None:
 
 # --- checking --------------------------------------------------------------------------
 
+MAX_EXPERTS = 1000
+MAX_EXPERT_DAYS = 10000
+MAX_PARTICIPANTS = 1_000_000
 
-def activity_errors(item: dict[str, Any], plan: Plan, prefix: str = "") -> dict[str, list[str]]:
+
+class Refs:
+    """Reference data one validation or diff pass needs, each loaded once (so that checking
+    a plan costs a fixed number of queries, whatever its size)."""
+
+    def __init__(self) -> None:
+        self._countries: set[str] | None = None
+        self._areas: dict[str, ThematicArea] | None = None
+        self._languages: set[str] | None = None
+        self._gaps: dict[int, Any] = {}
+
+    @property
+    def countries(self) -> set[str]:
+        if self._countries is None:
+            self._countries = set(Country.objects.values_list("code", flat=True))
+        return self._countries
+
+    @property
+    def areas(self) -> dict[str, ThematicArea]:
+        if self._areas is None:
+            self._areas = {a.slug: a for a in ThematicArea.objects.all()}
+        return self._areas
+
+    @property
+    def languages(self) -> set[str]:
+        if self._languages is None:
+            self._languages = set(Language.objects.values_list("code", flat=True))
+        return self._languages
+
+    def gaps(self, ids: list[int]) -> list[Any]:
+        from requests_app.models import CapacityGap
+
+        missing = [i for i in ids if i not in self._gaps]
+        if missing:
+            for gap in CapacityGap.objects.filter(pk__in=missing):
+                self._gaps[gap.pk] = gap
+        return sorted(
+            (self._gaps[i] for i in ids if i in self._gaps),
+            key=lambda g: (g.level, g.position, g.pk),
+        )
+
+
+def activity_errors(
+    item: dict[str, Any], plan: Plan, prefix: str = "", refs: Refs | None = None
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -175,10 +222,14 @@ def activity_errors(item: dict[str, Any], plan: Plan, prefix: str = "") -> dict[
     )
     for field in counts:
         try:
-            if int(item.get(field) or 0) < 0:
-                add(field, _("Must not be negative."))
+            count = int(item.get(field) or 0)
         except (TypeError, ValueError):
             add(field, _("Enter a whole number."))
+            continue
+        if count < 0:
+            add(field, _("Must not be negative."))
+        elif count > MAX_PARTICIPANTS:
+            add(field, _("At most %(most)s.") % {"most": MAX_PARTICIPANTS})
     if not errors:
         split = sum(int(item.get(f) or 0) for f in counts[1:])
         if split > int(item.get("expected_participants") or 0):
@@ -190,31 +241,89 @@ def activity_errors(item: dict[str, Any], plan: Plan, prefix: str = "") -> dict[
     unknown = [k for k in item.get("objectives", []) if k not in objective_keys]
     if unknown:
         add("objectives", _("Link only objectives of this action."))
-    if item.get("country") and not Country.objects.filter(code=item["country"]).exists():
+    refs = refs or Refs()
+    if item.get("country") and item["country"] not in refs.countries:
         add("country", _("Unknown country."))
+    if len(str(item.get("city") or "")) > 100:
+        add("city", _("At most 100 characters."))
+    if len(str(item.get("title") or "")) > 200:
+        add("title", _("At most 200 characters."))
     return errors
 
 
-def need_errors(item: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+def need_errors(
+    item: dict[str, Any], prefix: str = "", refs: Refs | None = None
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(f"{prefix}{field}", []).append(message)
 
-    if not ThematicArea.objects.filter(slug=item.get("thematic_area")).exists():
+    refs = refs or Refs()
+    if item.get("thematic_area") not in refs.areas:
         add("thematic_area", _("Choose a thematic area."))
-    for field, label in (("experts_needed", _("experts")), ("expert_days", _("expert-days"))):
+    limits = (
+        ("experts_needed", _("experts"), MAX_EXPERTS),
+        ("expert_days", _("expert-days"), MAX_EXPERT_DAYS),
+    )
+    for field, label, most in limits:
         try:
-            if int(item.get(field) or 0) < 1:
-                add(field, _("At least one (%(what)s).") % {"what": label})
+            value = int(item.get(field) or 0)
         except (TypeError, ValueError):
             add(field, _("Enter a whole number."))
+            continue
+        if value < 1:
+            add(field, _("At least one (%(what)s).") % {"what": label})
+        elif value > most:
+            add(field, _("At most %(most)s.") % {"most": most})
     if item.get("origin_preference", OriginPreference.ANY) not in OriginPreference.values:
         add("origin_preference", _("Choose an origin preference."))
     codes = list(item.get("languages") or [])
-    if codes and Language.objects.filter(code__in=codes).count() != len(set(codes)):
+    if any(code not in refs.languages for code in codes):
         add("languages", _("Unknown language code."))
     return errors
+
+
+def shape_errors(proposal: Any) -> list[str]:
+    """What makes a plan sent by a client unreadable (before checking its content)."""
+    problems: list[str] = []
+    if not isinstance(proposal, dict):
+        return [
+            _("The plan must be an object with start_date, end_date, objectives and activities.")
+        ]
+    for field in ("start_date", "end_date"):
+        if not isinstance(proposal.get(field), str):
+            problems.append(_("%(field)s must be an ISO date.") % {"field": field})
+    for field, children in (("objectives", ()), ("activities", ("needs",))):
+        items = proposal.get(field)
+        if not isinstance(items, list):
+            problems.append(_("%(field)s must be a list.") % {"field": field})
+            continue
+        for item in items:
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("key"), str)
+                or not item["key"]
+            ):
+                problems.append(_("Every item of %(field)s needs a text key.") % {"field": field})
+                break
+            for child in children:
+                nested = item.get(child, [])
+                if not isinstance(nested, list) or any(
+                    not isinstance(n, dict) or not isinstance(n.get("key"), str) for n in nested
+                ):
+                    problems.append(
+                        _("%(field)s must be a list of items with a key.") % {"field": child}
+                    )
+            if field == "objectives" and (
+                not isinstance(item.get("text"), str)
+                or not isinstance(item.get("gaps"), list)
+                or not all(isinstance(g, int) for g in item["gaps"])
+            ):
+                problems.append(_("An objective needs a text and a list of gap ids."))
+            if field == "activities" and not isinstance(item.get("objectives", []), list):
+                problems.append(_("An activity's objectives must be a list of objective keys."))
+    return problems
 
 
 def plan_problems(plan: Plan, action: Action) -> list[str]:
@@ -238,14 +347,15 @@ def plan_problems(plan: Plan, action: Action) -> list[str]:
             )
     if not plan.get("activities"):
         problems.append(_("Add at least one activity."))
+    refs = Refs()
     for activity in plan.get("activities", []):
-        if activity_errors(activity, plan):
+        if activity_errors(activity, plan, refs=refs):
             problems.append(
                 _("Activity “%(title)s” needs correcting.")
                 % {"title": activity.get("title", "")[:60]}
             )
         for need in activity.get("needs", []):
-            if need_errors(need):
+            if need_errors(need, refs=refs):
                 problems.append(
                     _("An expertise need of “%(title)s” needs correcting.")
                     % {"title": activity.get("title", "")[:60]}
@@ -486,8 +596,8 @@ def _activity_line(a: dict[str, Any]) -> str:
     return f"{_label(ActivityType.choices, a.get('type'))} — {a.get('title')} ({a.get('start_date')} → {a.get('end_date')})"
 
 
-def _need_line(n: dict[str, Any]) -> str:
-    area = ThematicArea.objects.filter(slug=n.get("thematic_area")).first()
+def _need_line(n: dict[str, Any], refs: Refs) -> str:
+    area = refs.areas.get(n.get("thematic_area") or "")
     line = _("%(area)s: %(experts)s expert(s), %(days)s expert-day(s)") % {
         "area": area.display_name if area else n.get("thematic_area"),
         "experts": n.get("experts_needed"),
@@ -502,10 +612,8 @@ def _need_line(n: dict[str, Any]) -> str:
     return "; ".join([line, *[d for d in details if d]])
 
 
-def _objective_line(o: dict[str, Any]) -> str:
-    from requests_app.models import CapacityGap
-
-    gaps = CapacityGap.objects.filter(pk__in=o.get("gaps", [])).order_by("level", "position")
+def _objective_line(o: dict[str, Any], refs: Refs) -> str:
+    gaps = refs.gaps(list(o.get("gaps", [])))
     closes = "; ".join(f"{g.get_level_display()}: {g.description[:60]}" for g in gaps)
     return f"{o['text']} ({closes})" if closes else o["text"]
 
@@ -528,8 +636,10 @@ ACTIVITY_LABELS = {
 }
 
 
-def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
-    """What an amendment changes, as readable rows ``{what, before, after}``."""
+def diff(before: Plan, after: Plan, refs: Refs | None = None) -> list[dict[str, str]]:
+    """What an amendment changes, as readable rows ``{what, before, after}``. Pass one
+    ``Refs`` to several calls to share their lookups."""
+    refs = refs or Refs()
     rows: list[dict[str, str]] = []
     if not before or not after:
         return rows
@@ -549,20 +659,24 @@ def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
     for key, o in new_obj.items():
         if key not in old_obj:
             rows.append(
-                {"what": str(_("Objective added")), "before": "", "after": _objective_line(o)}
+                {"what": str(_("Objective added")), "before": "", "after": _objective_line(o, refs)}
             )
         elif old_obj[key] != o:
             rows.append(
                 {
                     "what": str(_("Objective changed")),
-                    "before": _objective_line(old_obj[key]),
-                    "after": _objective_line(o),
+                    "before": _objective_line(old_obj[key], refs),
+                    "after": _objective_line(o, refs),
                 }
             )
     for key, o in old_obj.items():
         if key not in new_obj:
             rows.append(
-                {"what": str(_("Objective removed")), "before": _objective_line(o), "after": ""}
+                {
+                    "what": str(_("Objective removed")),
+                    "before": _objective_line(o, refs),
+                    "after": "",
+                }
             )
     old_act = {a["key"]: a for a in before.get("activities", [])}
     new_act = {a["key"]: a for a in after.get("activities", [])}
@@ -573,7 +687,11 @@ def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
             )
             for n in a.get("needs", []):
                 rows.append(
-                    {"what": str(_("Expertise need added")), "before": "", "after": _need_line(n)}
+                    {
+                        "what": str(_("Expertise need added")),
+                        "before": "",
+                        "after": _need_line(n, refs),
+                    }
                 )
             continue
         old = old_act[key]
@@ -594,20 +712,28 @@ def diff(before: Plan, after: Plan) -> list[dict[str, str]]:
         for nkey, n in new_needs.items():
             if nkey not in old_needs:
                 rows.append(
-                    {"what": str(_("Expertise need added")), "before": "", "after": _need_line(n)}
+                    {
+                        "what": str(_("Expertise need added")),
+                        "before": "",
+                        "after": _need_line(n, refs),
+                    }
                 )
             elif old_needs[nkey] != n:
                 rows.append(
                     {
                         "what": str(_("Expertise need changed")),
-                        "before": _need_line(old_needs[nkey]),
-                        "after": _need_line(n),
+                        "before": _need_line(old_needs[nkey], refs),
+                        "after": _need_line(n, refs),
                     }
                 )
         for nkey, n in old_needs.items():
             if nkey not in new_needs:
                 rows.append(
-                    {"what": str(_("Expertise need removed")), "before": _need_line(n), "after": ""}
+                    {
+                        "what": str(_("Expertise need removed")),
+                        "before": _need_line(n, refs),
+                        "after": "",
+                    }
                 )
     for key, a in old_act.items():
         if key not in new_act:

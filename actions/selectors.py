@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from actions.models import (
     Action,
@@ -15,7 +15,6 @@ from actions.models import (
     ExpertiseNeed,
     Objective,
 )
-from actions.permissions import PARTNER_HIDDEN
 from cbportal.core.errors import NotFound
 
 
@@ -26,17 +25,27 @@ def actions_for(user: Any) -> QuerySet[Action]:
     if user.role == "staff" or user.is_superuser:
         return qs
     if user.role == "partner" and user.organisation_id:
-        return qs.filter(organisation_id=user.organisation_id).exclude(status__in=PARTNER_HIDDEN)
+        return qs.filter(organisation_id=user.organisation_id, approved_at__isnull=False)
     if user.role == "evaluator":
         return qs.filter(evaluators=user)
     return qs.none()
 
 
+OPEN_AMENDMENT = Q(
+    amendments__status__in=[
+        AmendmentStatus.DRAFT,
+        AmendmentStatus.PROPOSED,
+        AmendmentStatus.APPROVED,
+    ]
+)
+
+
 def action_list(user: Any) -> QuerySet[Action]:
     return (
         actions_for(user)
-        .select_related("organisation", "country", "request")
+        .select_related("organisation", "country", "request", "assessment")
         .prefetch_related("thematic_areas", "gcm_objectives")
+        .annotate(open_amendments=Count("amendments", filter=OPEN_AMENDMENT, distinct=True))
     )
 
 

@@ -27,7 +27,7 @@ from cbportal.core.errors import (
 )
 from cbportal.core.notifications import notify_on_commit
 from cbportal.core.references import next_reference
-from cbportal.core.services import fire_transition
+from cbportal.core.services import fire_transition, record_transition
 from requests_app.models import AssessmentStatus, NeedsAssessment
 
 # --- recipients -----------------------------------------------------------------------
@@ -47,6 +47,11 @@ def approvers_except(user: User | None) -> QuerySet[User]:
 def case_officer(action: Action) -> list[User]:
     officer = action.request.case_officer
     return [officer] if officer is not None else [action.drafted_by]
+
+
+def _others(people: list[Any], by: User) -> list[Any]:
+    """Nobody is told about what they just did themselves."""
+    return [p for p in people if p is not None and p.pk != by.pk]
 
 
 def deployed_people(action: Action) -> list[User]:
@@ -134,6 +139,8 @@ def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
             raise TransitionForbidden(_("Partners can only give or withdraw consent to publish."))
     else:
         _staff_only(by)
+    if by.role != Role.PARTNER and "publish" in data:
+        raise TransitionForbidden(_("Only the partner decides whether the action is published."))
     fields = []
     for name in ("title", "summary", "publish"):
         if name in data:
@@ -200,7 +207,7 @@ def action_return(*, action_id: int, by: User, reason: str) -> Action:
     notify_on_commit(
         "action_returned",
         action,
-        [action.proposed_by or action.drafted_by],
+        _others([action.proposed_by or action.drafted_by], by),
         key=str(event.pk),
         context={"reason": event.comment},
     )
@@ -336,10 +343,22 @@ def action_cancel(*, action_id: int, by: User, reason: str) -> Action:
     """Staff cancel the action with a reason. Notifies the partner and everyone deployed."""
     action = _lock_action(action_id, by)
     action, event = fire_transition(action, ACTION_WORKFLOW, "cancel", by=by, comment=reason)
-    Amendment.objects.filter(
+    open_amendments = Amendment.objects.select_for_update().filter(
         action=action,
         status__in=[AmendmentStatus.DRAFT, AmendmentStatus.PROPOSED, AmendmentStatus.APPROVED],
-    ).update(status=AmendmentStatus.REJECTED)
+    )
+    for amendment in open_amendments:
+        previous = amendment.status
+        amendment.status = AmendmentStatus.REJECTED
+        amendment.save(update_fields=["status", "updated_at"])
+        record_transition(
+            amendment,
+            "cancel",
+            by=by,
+            from_state=previous,
+            to_state=amendment.status,
+            comment=event.comment,
+        )
     notify_on_commit(
         "action_cancelled",
         action,
@@ -461,8 +480,15 @@ def amendment_transition(*, amendment_id: int, name: str, by: User, text: str = 
     """propose → approvers; approve (four eyes) → partner and case officer; sign (partner)
     applies the plan → case officer and partner; reject / decline / discard → drafter."""
     AMENDMENT_WORKFLOW.get(name)
+    # Lock the action before the amendment, in the same order as action_cancel, so that a
+    # signature racing a cancellation waits instead of deadlocking.
+    action_id = (
+        Amendment.objects.filter(pk=amendment_id).values_list("action_id", flat=True).first()
+    )
+    if action_id is None:
+        raise NotFound()
+    action = Action.objects.select_for_update().get(pk=action_id)
     amendment = _lock_amendment(amendment_id, by)
-    action = Action.objects.select_for_update().get(pk=amendment.action_id)
     AMENDMENT_WORKFLOW.check(amendment, name, by)
     extra: list[str] = []
     now = timezone.now()
@@ -506,7 +532,7 @@ def amendment_transition(*, amendment_id: int, name: str, by: User, text: str = 
         notify_on_commit(
             "amendment_rejected",
             amendment,
-            [amendment.proposed_by or amendment.drafted_by],
+            _others([amendment.proposed_by or amendment.drafted_by], by),
             key=str(event.pk),
             context={"reason": event.comment},
         )

@@ -375,6 +375,8 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The plan editor of an action in design: period, objectives, activities, needs."""
     user: Any = request.user
     action = _get_action(user, pk)
+    if not permissions.is_staff(user):
+        raise PermissionDenied
     if not permissions.can_edit_plan(user, action):
         messages.error(
             request, _("The plan can only be edited by staff while the action is in design.")
@@ -409,9 +411,11 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "actions/plan_edit.html", context)
 
 
-def _with_changes(amendment: Amendment) -> Amendment:
-    amendment.changes = plan.diff(amendment.before, amendment.proposal)  # type: ignore[attr-defined]
-    return amendment
+def _with_changes(amendments: list[Amendment]) -> list[Amendment]:
+    refs = plan.Refs()  # one set of lookups for the whole history
+    for amendment in amendments:
+        amendment.changes = plan.diff(amendment.before, amendment.proposal, refs)  # type: ignore[attr-defined]
+    return amendments
 
 
 @login_required
@@ -424,7 +428,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "action": action,
         "transitions": [ACTION_WORKFLOW.get(n) for n in allowed],
         "timeline": timeline_for(action),
-        "amendments": [_with_changes(m) for m in selectors.amendments_for(user, action)],
+        "amendments": _with_changes(list(selectors.amendments_for(user, action))),
         "can_edit_plan": permissions.can_edit_plan(user, action),
         "can_amend": permissions.can_amend(user, action),
         "is_staff": permissions.is_staff(user),

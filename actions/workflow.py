@@ -8,19 +8,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from actions.models import ActionStatus, AmendmentStatus
-from cbportal.core.workflow import Transition, Workflow, register
+from cbportal.core.workflow import Transition, Workflow, deep, register
 
 S = ActionStatus
 M = AmendmentStatus
 
 
 def not_the_proposer(obj: Any, user: Any) -> str | None:
-    """Four eyes: the approver is not the staff member who proposed it."""
-    if obj.proposed_by_id == user.pk:
-        return _("You proposed this; another approver must approve it (four-eyes rule).")
+    """Four eyes: the approver neither drafted nor proposed it."""
+    if obj.proposed_by_id == user.pk or obj.drafted_by_id == user.pk:
+        return _("You drafted or proposed this; another approver must approve it (four-eyes rule).")
     return None
 
 
+@deep
 def plan_is_complete(action: Any, user: Any) -> str | None:
     """The plan has objectives (each closing a gap) and activities inside the period."""
     from actions.plan import plan_problems, snapshot
@@ -55,7 +56,11 @@ def evaluation_submitted(action: Any, user: Any) -> str | None:
 
 def no_open_amendment(action: Any, user: Any) -> str | None:
     """No amendment is waiting for approval or signature."""
-    if action.amendments.filter(status__in=[M.DRAFT, M.PROPOSED, M.APPROVED]).exists():
+    # Lists annotate ``open_amendments`` so that this costs no query per row.
+    count = getattr(action, "open_amendments", None)
+    if count is None:
+        count = action.amendments.filter(status__in=[M.DRAFT, M.PROPOSED, M.APPROVED]).count()
+    if count:
         return _("Finish or reject the amendment in progress first.")
     return None
 
@@ -151,6 +156,7 @@ ACTION_WORKFLOW = register(
 )
 
 
+@deep
 def amendment_changes_something(amendment: Any, user: Any) -> str | None:
     """The amendment changes the plan."""
     from actions.plan import diff
@@ -160,6 +166,7 @@ def amendment_changes_something(amendment: Any, user: Any) -> str | None:
     return None
 
 
+@deep
 def amendment_plan_valid(amendment: Any, user: Any) -> str | None:
     """The amended plan is complete and consistent."""
     from actions.plan import plan_problems

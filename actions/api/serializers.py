@@ -117,7 +117,7 @@ class ActivitySerializer(StrictSerializer):
     country = serializers.SlugRelatedField(
         slug_field="code", queryset=Country.objects.all(), required=False, allow_null=True
     )
-    city = serializers.CharField(required=False, allow_blank=True, default="")
+    city = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     expected_participants = serializers.IntegerField(min_value=0, default=0)
     participants_women = serializers.IntegerField(min_value=0, default=0)
     participants_men = serializers.IntegerField(min_value=0, default=0)
@@ -166,8 +166,8 @@ class ExpertiseNeedSerializer(StrictSerializer):
     languages = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=Language.objects.all(), required=False
     )
-    experts_needed = serializers.IntegerField(min_value=1)
-    expert_days = serializers.IntegerField(min_value=1)
+    experts_needed = serializers.IntegerField(min_value=1, max_value=1000)
+    expert_days = serializers.IntegerField(min_value=1, max_value=10000)
     origin_preference = serializers.ChoiceField(
         choices=OriginPreference.choices, default=OriginPreference.ANY
     )

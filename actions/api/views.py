@@ -226,15 +226,16 @@ class ActionViewSet(
         form = AmendmentSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        amendment = services.amendment_create(
-            action_id=obj.pk,
-            by=_user(request),
-            reason_category=data["reason_category"],
-            reason=data.get("reason", ""),
-            requested_by=data.get("requested_by", ""),
-        )
-        if "proposal" in data:
-            amendment = self._replace_proposal(amendment, data["proposal"], request)
+        with transaction.atomic():  # a refused proposal leaves no half-made amendment
+            amendment = services.amendment_create(
+                action_id=obj.pk,
+                by=_user(request),
+                reason_category=data["reason_category"],
+                reason=data.get("reason", ""),
+                requested_by=data.get("requested_by", ""),
+            )
+            if "proposal" in data:
+                amendment = self._replace_proposal(amendment, data["proposal"], request)
         return Response(
             AmendmentSerializer(amendment, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -247,16 +248,9 @@ class ActionViewSet(
         return amendment
 
     def _replace_proposal(self, amendment: Amendment, proposal: Any, request: Request) -> Amendment:
-        if not isinstance(proposal, dict) or not {
-            "start_date",
-            "end_date",
-            "objectives",
-            "activities",
-        } <= set(proposal):
-            raise ApplicationError(
-                "The proposal is a whole plan: start_date, end_date, objectives, activities.",
-                field="proposal",
-            )
+        shape = plan.shape_errors(proposal)
+        if shape:
+            raise ApplicationError(" ".join(shape), field="proposal")
         problems = plan.plan_problems(proposal, amendment.action)
         if problems:
             raise ApplicationError(" ".join(problems), field="proposal")
@@ -435,7 +429,7 @@ class ExpertiseNeedViewSet(viewsets.ModelViewSet):
     def _activity_of(self, activity_id: int) -> Activity:
         activity = selectors.activities_for(_user(self.request)).filter(pk=activity_id).first()
         if activity is None:
-            raise ApplicationError("Unknown activity.", field="activity")
+            raise NotFound()
         return activity
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

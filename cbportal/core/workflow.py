@@ -99,8 +99,10 @@ class Workflow:
         except ValueError:
             return state
 
-    def check(self, obj: Any, name: str, user: HasRoles) -> Transition:
-        """Raise unless ``user`` may fire transition ``name`` on ``obj`` now."""
+    def check(self, obj: Any, name: str, user: HasRoles, *, deep: bool = True) -> Transition:
+        """Raise unless ``user`` may fire transition ``name`` on ``obj`` now. ``deep=False``
+        skips guards marked ``deep`` (costly checks, such as a whole plan's completeness):
+        lists use it for ``allowed_transitions``; firing always checks everything."""
         transition = self.get(name)
         noun = _object_noun(obj)
         if not set(transition.roles) & set(user.workflow_roles):
@@ -119,21 +121,23 @@ class Workflow:
                 }
             )
         for guard in transition.guards:
+            if not deep and getattr(guard, "deep", False):
+                continue
             reason = guard(obj, user)
             if reason:
                 raise TransitionNotAllowed(str(reason))
         return transition
 
-    def can(self, obj: Any, name: str, user: HasRoles) -> bool:
+    def can(self, obj: Any, name: str, user: HasRoles, *, deep: bool = True) -> bool:
         try:
-            self.check(obj, name, user)
+            self.check(obj, name, user, deep=deep)
         except (TransitionForbidden, TransitionNotAllowed, UnknownTransition):
             return False
         return True
 
-    def allowed(self, obj: Any, user: HasRoles) -> list[str]:
+    def allowed(self, obj: Any, user: HasRoles, *, deep: bool = True) -> list[str]:
         """Names of the transitions ``user`` may fire on ``obj`` now, in table order."""
-        return [name for name in self.transitions if self.can(obj, name, user)]
+        return [name for name in self.transitions if self.can(obj, name, user, deep=deep)]
 
     def table(self) -> list[dict[str, Any]]:
         """Rows for docs/workflow.md: transition, from, to, roles, guards."""
@@ -152,6 +156,12 @@ class Workflow:
             }
             for t in self.transitions.values()
         ]
+
+
+def deep(guard: Guard) -> Guard:
+    """Mark a guard as costly: skipped when lists compute ``allowed_transitions``."""
+    guard.deep = True  # type: ignore[attr-defined]
+    return guard
 
 
 def _object_noun(obj: Any) -> str:

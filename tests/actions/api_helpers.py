@@ -119,12 +119,15 @@ def make_action(
     approver: Any = None,
     evaluators: tuple[Any, ...] = (),
     assessment: NeedsAssessment | None = None,
+    period: tuple[date, date] | None = None,
     **assessment_kwargs: Any,
 ) -> Action:
     """An action of ``partner``'s organisation with a complete plan (one objective, one
-    training with one expertise need), brought to ``state``."""
+    training with one expertise need on the first day), brought to ``state``. ``period``
+    overrides the period taken from the request."""
     assessment = assessment or make_assessment(partner, staff, **assessment_kwargs)
-    action = services.action_create(assessment_id=assessment.pk, by=staff)
+    data = {"start_date": period[0], "end_date": period[1]} if period else None
+    action = services.action_create(assessment_id=assessment.pk, by=staff, data=data)
     complete_plan(action, staff)
     if evaluators:
         services.action_update(action_id=action.pk, by=staff, data={"evaluators": evaluators})
@@ -231,9 +234,11 @@ def errors(response: Any) -> dict[str | None, list[str]]:
     return out
 
 
-def testids(response: Any) -> list[str]:
+def find_testids(response: Any) -> list[str]:
     return re.findall(r'data-testid="([^"]+)"', response.content.decode())
 
 
 def transition_buttons(response: Any) -> set[str]:
-    return {t.removeprefix("transition-") for t in testids(response) if t.startswith("transition-")}
+    return {
+        t.removeprefix("transition-") for t in find_testids(response) if t.startswith("transition-")
+    }

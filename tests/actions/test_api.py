@@ -622,7 +622,9 @@ def amendments_url(action: Any, *rest: Any) -> str:
     return f"{ACTIONS}{action.pk}/amendments/" + "".join(f"{r}/" for r in rest)
 
 
-def test_it_opens_an_amendment_of_an_agreed_plan(staff_api, agreed):
+@pytest.mark.parametrize("state", ["approved", "in_implementation", "suspended"])
+def test_it_opens_an_amendment_of_an_agreed_plan(staff_api, partner, staff, approver, state):
+    agreed = make_action(partner, staff, state, approver=approver)
     assert staff_api.get(amendments_url(agreed)).json() == []
 
     response = staff_api.post(amendments_url(agreed), AMENDMENT)
@@ -740,14 +742,6 @@ def test_it_refuses_an_invalid_proposal_on_the_proposal_field(staff_api, agreed,
     assert Amendment.objects.get().proposal == proposal
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: actions/api/views.py ActionViewSet._replace_proposal checks only the top-level "
-        "keys and plan_problems(); items without a 'key' (or non-list objectives) are stored, "
-        "then plan.diff() raises KeyError/AttributeError: 500 now and on every later GET."
-    ),
-)
 @pytest.mark.parametrize("shape", ["activity-without-key", "objectives-not-a-list"])
 def test_it_refuses_a_malformed_proposal_instead_of_storing_it(api_as, staff, agreed, shape):
     api = api_as(staff)
@@ -767,6 +761,45 @@ def test_it_refuses_a_malformed_proposal_instead_of_storing_it(api_as, staff, ag
     assert response.status_code == 400
     assert list(errors(response)) == ["proposal"]
     assert api.get(amendments_url(agreed, amendment["id"])).status_code == 200
+
+
+def test_it_opens_an_amendment_with_its_proposal_in_one_call(staff_api, agreed):
+    from actions import plan
+
+    proposal, day = moved_activity(plan.snapshot(agreed))
+
+    response = staff_api.post(amendments_url(agreed), {**AMENDMENT, "proposal": proposal})
+
+    assert response.status_code == 201, response.json()
+    assert [c["after"] for c in response.json()["changes"]] == [day, day]
+
+
+def test_it_creates_no_amendment_when_the_proposal_is_refused(staff_api, agreed):
+    response = staff_api.post(
+        amendments_url(agreed), {**AMENDMENT, "proposal": {"start_date": "soon"}}
+    )
+
+    assert response.status_code == 400
+    assert list(errors(response)) == ["proposal"]
+    assert not Amendment.objects.exists()
+    assert staff_api.post(amendments_url(agreed), AMENDMENT).status_code == 201
+
+
+def test_it_records_why_an_open_amendment_closed_when_the_action_is_cancelled(
+    staff_api, agreed, staff
+):
+    amendment = staff_api.post(amendments_url(agreed), AMENDMENT).json()
+
+    fire(staff_api, agreed, "cancel", reason="The ministry withdrew.")
+
+    assert staff_api.get(amendments_url(agreed, amendment["id"])).json()["status"] == "rejected"
+    from django.contrib.contenttypes.models import ContentType
+
+    event = TransitionEvent.objects.get(
+        content_type=ContentType.objects.get_for_model(Amendment), object_id=amendment["id"]
+    )
+    assert (event.from_state, event.to_state, event.actor) == ("draft", "rejected", staff)
+    assert event.comment == "The ministry withdrew."
 
 
 def test_it_corrects_the_reason_of_a_draft_amendment(staff_api, agreed):

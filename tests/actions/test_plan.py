@@ -810,20 +810,27 @@ def test_it_shows_a_period_change(amended):
 
 
 def test_it_shows_objectives_added_changed_and_removed(full, designed_action):
-    gap = designed_action.assessment.gaps.first().pk
+    gap = designed_action.assessment.gaps.first()
+    closes = f"({gap.get_level_display()}: {gap.description})"
     key = full["objectives"][0]["key"]
-    changed = plan.save_objective(full, designed_action, key=key, text="Reworded", gaps=[gap])
-    added = plan.save_objective(full, designed_action, key=None, text="New one", gaps=[gap])
+    changed = plan.save_objective(full, designed_action, key=key, text="Reworded", gaps=[gap.pk])
+    added = plan.save_objective(full, designed_action, key=None, text="New one", gaps=[gap.pk])
     removed = plan.remove_objective(full, key)
 
     assert plan.diff(full, changed) == [
-        {"what": "Objective changed", "before": "Analysts run the register", "after": "Reworded"}
+        {
+            "what": "Objective changed",
+            "before": f"Analysts run the register {closes}",
+            "after": f"Reworded {closes}",
+        }
     ]
-    assert plan.diff(full, added) == [{"what": "Objective added", "before": "", "after": "New one"}]
+    assert plan.diff(full, added) == [
+        {"what": "Objective added", "before": "", "after": f"New one {closes}"}
+    ]
     rows = plan.diff(full, removed)
     assert rows[0] == {
         "what": "Objective removed",
-        "before": "Analysts run the register",
+        "before": f"Analysts run the register {closes}",
         "after": "",
     }
     # The activity no longer serves it: shown too.
@@ -845,11 +852,7 @@ def test_it_shows_an_added_activity_with_its_needs(amended):
             "before": "",
             "after": f"Study visit — Study visit to Lisbon ({start} → {end})",
         },
-        {
-            "what": "Expertise need added",
-            "before": "",
-            "after": "Labour migration: 1 expert(s), 3 expert-day(s)",
-        },
+        {"what": "Expertise need added", "before": "", "after": LISBON_NEED},
     ]
 
 
@@ -879,6 +882,11 @@ def test_it_shows_one_row_per_changed_activity_field(amended):
     ]
 
 
+LISBON_NEED = (
+    "Labour migration: 1 expert(s), 3 expert-day(s); EU member state; labour inspection; fr"
+)
+
+
 def test_it_shows_needs_added_changed_and_removed(full):
     activity = full["activities"][0]
     need = activity["needs"][0]
@@ -887,17 +895,16 @@ def test_it_shows_needs_added_changed_and_removed(full):
     )
     added = plan.save_need(full, activity_key=activity["key"], key=None, data=need_data())
     removed = plan.remove_need(full, activity_key=activity["key"], key=need["key"])
-    line = "Data production, collection and analysis: %s expert(s), 5 expert-day(s)"
+    line = (
+        "Data production, collection and analysis: %s expert(s), 5 expert-day(s); "
+        "Peer from the partner's region; statistics; fr"
+    )
 
     assert plan.diff(full, changed) == [
         {"what": "Expertise need changed", "before": line % 2, "after": line % 3}
     ]
     assert plan.diff(full, added) == [
-        {
-            "what": "Expertise need added",
-            "before": "",
-            "after": "Labour migration: 1 expert(s), 3 expert-day(s)",
-        }
+        {"what": "Expertise need added", "before": "", "after": LISBON_NEED}
     ]
     assert plan.diff(full, removed) == [
         {"what": "Expertise need removed", "before": line % 2, "after": ""}
@@ -916,15 +923,6 @@ def test_it_shows_a_removed_activity(full):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: actions/plan.py diff() — an objective whose gaps change and a need whose skills, "
-        "languages, origin or notes change give a row whose before and after read the same "
-        "(only the objective text / area, experts and days are shown), so the amendment "
-        "diff does not say what changes."
-    ),
-)
 @pytest.mark.parametrize("what", ["objective gaps", "need skills"])
 def test_it_shows_what_changes_in_an_objective_or_a_need(full, designed_action, what):
     if what == "objective gaps":
@@ -943,4 +941,29 @@ def test_it_shows_what_changes_in_an_objective_or_a_need(full, designed_action, 
             data={**need, "skills": ["GIS"], "languages": ["en"]},
         )
     (row,) = plan.diff(full, after)
+    # Found by these tests (the rows once read the same before and after).
     assert row["before"] != row["after"]
+    if what == "objective gaps":
+        for gap in designed_action.assessment.gaps.all():
+            assert gap.description in row["after"]
+    else:
+        assert "GIS; en" in row["after"] and "statistics; fr" in row["before"]
+
+
+@pytest.mark.parametrize(
+    ("what", "field"),
+    [("activity", "city"), ("need", "experts_needed"), ("need", "expert_days")],
+)
+def test_it_refuses_what_the_tables_cannot_store(full, what, field):
+    activity = full["activities"][0]
+    with pytest.raises(ApplicationError) as excinfo:
+        if what == "activity":
+            plan.save_activity(full, key=activity["key"], data={**activity, field: "c" * 101})
+        else:
+            plan.save_need(
+                full,
+                activity_key=activity["key"],
+                key=None,
+                data=need_data(**{field: 32768}),
+            )
+    assert refused(excinfo) == {field}
