@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -426,7 +427,10 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     current = plan.snapshot(action)
     context = {
         "action": action,
-        "transitions": [ACTION_WORKFLOW.get(n) for n in allowed],
+        "transitions": [
+            (ACTION_WORKFLOW.get(n), reverse("actions:transition", args=[action.pk, n]))
+            for n in allowed
+        ],
         "timeline": timeline_for(action),
         "amendments": _with_changes(list(selectors.amendments_for(user, action))),
         "can_edit_plan": permissions.can_edit_plan(user, action),
@@ -558,7 +562,13 @@ def amendment_detail(request: HttpRequest, pk: int, amendment_id: int) -> HttpRe
             amendment.before if amendment.status != "draft" else plan.snapshot(action),
             amendment.proposal,
         ),
-        "transitions": [AMENDMENT_WORKFLOW.get(n) for n in allowed],
+        "transitions": [
+            (
+                AMENDMENT_WORKFLOW.get(n),
+                reverse("actions:amendment-transition", args=[action.pk, amendment.pk, n]),
+            )
+            for n in allowed
+        ],
         "timeline": timeline_for(amendment),
         "editable": editable,
         "post_url": request.path,
