@@ -98,6 +98,8 @@ def test_an_action_is_designed_approved_signed_started_and_amended(
     form.get_by_label("Start").fill(moved.isoformat())
     form.get_by_label("End", exact=False).first.fill((moved + timedelta(days=2)).isoformat())
     form.get_by_role("button", name="Save the activity").click()
+    # The editor saves in place: wait for its "Saved." announcement before reloading.
+    staff_page.locator("[data-inline-status]", has_text="Saved.").wait_for(state="attached")
     staff_page.reload()
     assert "start" in staff_page.get_by_test_id("amendment-diff").inner_text()
     staff_page.get_by_test_id("transition-propose").get_by_role("button").click()

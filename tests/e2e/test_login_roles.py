@@ -14,9 +14,9 @@ HOMES = {
     "partner": ("Directorate-General for Migration", "my-requests"),
     "partner2": ("National Migration Agency", "my-requests"),
     "staff": ("Programme home", "triage-queue"),
-    "approver": ("Programme home", "approval-queue-empty"),
+    "approver": ("Programme home", "approval-queue"),
     "expert": ("My missions", "my-invitations-empty"),
-    "evaluator": ("My evaluations", "assigned-actions-empty"),
+    "evaluator": ("My evaluations", "assigned-actions"),
     "admin": ("Programme home", "triage-queue"),
 }
 
