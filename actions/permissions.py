@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actions.models import Action, ActionStatus, Amendment
-
-
-def is_staff(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.role == "staff" or user.is_superuser))
+from cbportal.accounts.permissions import is_staff
 
 
 def can_view_action(user: Any, action: Action) -> bool:

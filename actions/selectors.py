@@ -15,6 +15,7 @@ from actions.models import (
     ExpertiseNeed,
     Objective,
 )
+from cbportal.accounts.permissions import is_staff
 from cbportal.core.errors import NotFound
 
 
@@ -22,7 +23,7 @@ def actions_for(user: Any) -> QuerySet[Action]:
     qs = Action.objects.all()
     if not user.is_authenticated:
         return qs.none()
-    if user.role == "staff" or user.is_superuser:
+    if is_staff(user):
         return qs
     if user.role == "partner" and user.organisation_id:
         return qs.filter(organisation_id=user.organisation_id, approved_at__isnull=False)
@@ -107,7 +108,7 @@ def amendments_for(user: Any, action: Action) -> QuerySet[Amendment]:
     qs = action.amendments.select_related("drafted_by", "proposed_by", "approved_by").order_by(
         "-number"
     )
-    if user.role == "staff" or user.is_superuser:
+    if is_staff(user):
         return qs
     return qs.filter(~Q(approved_at=None))
 

@@ -19,6 +19,7 @@ from actions import permissions, plan
 from actions.models import Action, ActionStatus, Amendment, AmendmentStatus
 from actions.workflow import ACTION_WORKFLOW, AMENDMENT_WORKFLOW
 from cbportal.accounts.models import Role, User
+from cbportal.accounts.permissions import is_staff
 from cbportal.core.errors import (
     ApplicationError,
     NotFound,
@@ -64,7 +65,7 @@ def deployed_people(action: Action) -> list[User]:
 
 
 def _staff_only(by: User) -> None:
-    if not (by.role == Role.STAFF or by.is_superuser):
+    if not is_staff(by):
         raise TransitionForbidden(_("Only programme staff design actions."))
 
 

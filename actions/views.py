@@ -32,10 +32,10 @@ from actions.forms import (
 from actions.models import Action, ActivityType, Amendment, Modality, OriginPreference
 from actions.workflow import ACTION_WORKFLOW, AMENDMENT_WORKFLOW
 from cbportal.core.errors import ApplicationError, NotFound
+from cbportal.core.forms import apply_errors
 from cbportal.core.models import Language, ThematicArea
 from cbportal.core.selectors import timeline_for
 from requests_app.models import NeedsAssessment
-from requests_app.views import _apply_errors
 
 PAGE_SIZE = 25
 
@@ -56,11 +56,6 @@ def _get_amendment(user: Any, action: Action, amendment_id: int) -> Amendment:
     if amendment is None or not permissions.can_view_amendment(user, amendment):
         raise Http404
     return amendment
-
-
-def _error_text(exc: ApplicationError) -> str:
-    extra = " ".join(e for errs in exc.errors.values() for e in errs) if exc.errors else ""
-    return " ".join(p for p in (exc.message, extra) if p)
 
 
 @login_required
@@ -85,12 +80,10 @@ def action_list(request: HttpRequest) -> HttpResponse:
         if data.get("active_on"):
             qs = qs.filter(start_date__lte=data["active_on"], end_date__gte=data["active_on"])
     page = Paginator(qs.distinct(), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "actions/action_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page},
     )
 
 
@@ -130,7 +123,7 @@ def action_create(request: HttpRequest, assessment_id: int) -> HttpResponse:
                 assessment_id=assessment.pk, by=user, data=form.cleaned_data
             )
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -354,11 +347,11 @@ def _handle_plan_post(
         apply_edit(edit)
     except ApplicationError as exc:
         if form is None:
-            messages.error(request, _error_text(exc))
+            messages.error(request, exc.full_message)
             return _plan_response(
                 request, action, current, post_url=post_url, status=400, page_url=page_url
             )
-        _apply_errors(form, exc)
+        apply_errors(form, exc)
         return _plan_response(
             request,
             action,
@@ -457,7 +450,7 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     action_id=action.pk, by=user, data={"publish": form.cleaned_data["publish"]}
                 )
             except ApplicationError as exc:
-                messages.error(request, _error_text(exc))
+                messages.error(request, exc.full_message)
             else:
                 messages.success(request, _("Your choice about publication is saved."))
         return redirect(action.get_absolute_url())
@@ -477,7 +470,7 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.action_update(action_id=action.pk, by=user, data=form.cleaned_data)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Action saved."))
             return redirect(action.get_absolute_url())
@@ -494,7 +487,7 @@ def action_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             action_id=action.pk, name=name, by=user, text=request.POST.get("text", "")
         )
     except ApplicationError as exc:
-        messages.error(request, _error_text(exc) or _("That is not possible now."))
+        messages.error(request, exc.full_message or _("That is not possible now."))
     else:
         messages.success(
             request, _("Done: %(action)s.") % {"action": ACTION_WORKFLOW.get(name).display_label}
@@ -516,7 +509,7 @@ def amendment_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             amendment = services.amendment_create(action_id=action.pk, by=user, **form.cleaned_data)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -592,7 +585,7 @@ def amendment_transition(
             amendment_id=amendment.pk, name=name, by=user, text=request.POST.get("text", "")
         )
     except ApplicationError as exc:
-        messages.error(request, _error_text(exc) or _("That is not possible now."))
+        messages.error(request, exc.full_message or _("That is not possible now."))
     else:
         messages.success(
             request, _("Done: %(action)s.") % {"action": AMENDMENT_WORKFLOW.get(name).display_label}

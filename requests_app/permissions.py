@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cbportal.accounts.permissions import is_staff
 from requests_app.models import AssistanceRequest, NeedsAssessment, RequestStatus
-
-
-def _is_staff(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.role == "staff" or user.is_superuser))
 
 
 def can_view_request(user: Any, request: AssistanceRequest) -> bool:
     if not user.is_authenticated:
         return False
-    if _is_staff(user):
+    if is_staff(user):
         return True
     return bool(user.role == "partner" and user.organisation_id == request.organisation_id)
 
@@ -35,7 +32,7 @@ def can_edit_request(user: Any, request: AssistanceRequest) -> bool:
 def can_add_attachment(user: Any, request: AssistanceRequest) -> bool:
     if not can_view_request(user, request):
         return False
-    if _is_staff(user):
+    if is_staff(user):
         return request.status in (
             RequestStatus.SUBMITTED,
             RequestStatus.UNDER_REVIEW,
@@ -49,4 +46,4 @@ def can_view_assessment(user: Any, assessment: NeedsAssessment) -> bool:
 
 
 def can_edit_assessment(user: Any, assessment: NeedsAssessment) -> bool:
-    return _is_staff(user) and assessment.status == "in_progress"
+    return is_staff(user) and assessment.status == "in_progress"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from cbportal.accounts.permissions import is_staff
 from cbportal.core.errors import NotFound
 from requests_app.models import (
     AssistanceRequest,
@@ -20,7 +21,7 @@ def requests_for(user: Any) -> QuerySet[AssistanceRequest]:
     qs = AssistanceRequest.objects.all()
     if not user.is_authenticated:
         return qs.none()
-    if user.role == "staff" or user.is_superuser:
+    if is_staff(user):
         return qs
     if user.role == "partner" and user.organisation_id:
         return qs.filter(organisation_id=user.organisation_id)
@@ -67,7 +68,7 @@ def assessments_for(user: Any) -> QuerySet[NeedsAssessment]:
     qs = NeedsAssessment.objects.all()
     if not user.is_authenticated:
         return qs.none()
-    if user.role == "staff" or user.is_superuser:
+    if is_staff(user):
         return qs
     if user.role == "partner" and user.organisation_id:
         return qs.filter(request__organisation_id=user.organisation_id)

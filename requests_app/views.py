@@ -9,20 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cbportal.accounts.permissions import is_staff
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import (
     ApplicationError,
     NotFound,
-    TransitionForbidden,
-    TransitionNotAllowed,
 )
+from cbportal.core.forms import apply_errors
 from cbportal.core.selectors import timeline_for
 from requests_app import permissions, selectors, services, sla
 from requests_app.forms import (
@@ -39,16 +38,6 @@ from requests_app.workflow import ASSESSMENT_WORKFLOW, REQUEST_WORKFLOW
 PAGE_SIZE = 25
 
 
-def _apply_errors(form: Any, exc: ApplicationError) -> None:
-    if exc.errors:
-        for field, errors in exc.errors.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error)
-    else:
-        form.add_error(None, exc.message)
-
-
 def _get_request(user: Any, pk: int) -> Any:
     try:
         return selectors.request_detail(user, pk)
@@ -57,7 +46,7 @@ def _get_request(user: Any, pk: int) -> Any:
 
 
 def _staff_only(user: Any) -> None:
-    if not (user.role == "staff" or user.is_superuser):
+    if not is_staff(user):
         raise PermissionDenied
 
 
@@ -108,12 +97,10 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
             qs = qs.order_by("-submitted_at", "-id")
     page = Paginator(qs.distinct(), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r, sla.triage_sla(r)) for r in page.object_list]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "requests_app/triage_queue.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {"form": form, "page": page, "rows": rows},
     )
 
 
@@ -145,7 +132,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
         try:
             obj = services.request_create(by=user, data=form.data_for_service())
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return _after_save(request, form, obj, user)
     return render(request, "requests_app/request_form.html", {"form": form, "obj": None})
@@ -163,7 +150,7 @@ def _after_save(request: HttpRequest, form: RequestForm, obj: Any, user: Any) ->
         try:
             services.request_submit(request_id=obj.pk, by=user)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
             messages.warning(request, _("Your draft is saved. Complete it to submit."))
             return render(
                 request, "requests_app/request_form.html", {"form": form, "obj": obj}, status=400
@@ -188,7 +175,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.request_update(request_id=obj.pk, by=user, data=form.data_for_service())
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return _after_save(request, form, obj, user)
     return render(request, "requests_app/request_form.html", {"form": form, "obj": obj})
@@ -231,13 +218,8 @@ def request_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
     text = form.data.get("text", "") if form.is_valid() else ""
     try:
         services.request_transition(request_id=obj.pk, name=name, by=user, text=text)
-    except (TransitionNotAllowed, TransitionForbidden, ApplicationError) as exc:
-        detail = exc.message
-        if exc.errors and not detail:
-            detail = " ".join(e for errs in exc.errors.values() for e in errs)
-        elif exc.errors:
-            detail = f"{detail} " + " ".join(e for errs in exc.errors.values() for e in errs)
-        messages.error(request, detail)
+    except ApplicationError as exc:
+        messages.error(request, exc.full_message)
     else:
         messages.success(
             request, _("Done: %(action)s.") % {"action": REQUEST_WORKFLOW.get(name).display_label}
@@ -336,7 +318,7 @@ def _assessment_context(request: HttpRequest, assessment: Any, **extra: Any) -> 
         "transitions": [ASSESSMENT_WORKFLOW.get(n) for n in allowed],
         "timeline": timeline_for(assessment),
         "action": _visible_action(user, assessment),
-        "can_design_action": user.role == "staff" or user.is_superuser,
+        "can_design_action": is_staff(user),
         "form": extra.pop("form", None)
         or (AssessmentForm(instance=assessment) if editable else None),
         "new_gap_form": extra.pop("new_gap_form", None)
@@ -385,7 +367,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     assessment_id=assessment.pk, by=user, data=form.cleaned_data
                 )
             except ApplicationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Assessment saved."))
                 return redirect(assessment.get_absolute_url())
@@ -410,7 +392,7 @@ def gap_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.gap_add(assessment_id=assessment.pk, by=user, data=form.cleaned_data)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return _gaps_response(request, assessment.pk)
     return _gaps_response(request, assessment.pk, status=400, new_gap_form=form)
@@ -429,7 +411,7 @@ def gap_edit(request: HttpRequest, pk: int, gap_id: int) -> HttpResponse:
         try:
             services.gap_update(gap_id=gap.pk, by=user, data=form.cleaned_data)
         except ApplicationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             return _gaps_response(request, assessment.pk)
     return _gaps_response(request, assessment.pk, status=400, gap_errors={gap.pk: form})
@@ -457,10 +439,7 @@ def assessment_transition(request: HttpRequest, pk: int, name: str) -> HttpRespo
     form = TransitionForm(request.POST)
     text = form.data.get("text", "") if form.is_valid() else ""
     try:
-        with transaction.atomic():
-            services.assessment_transition(
-                assessment_id=assessment.pk, name=name, by=user, text=text
-            )
+        services.assessment_transition(assessment_id=assessment.pk, name=name, by=user, text=text)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -125,7 +126,9 @@ class ActionViewSet(
         data = dict(serializer.validated_data)
         user = _user(self.request)
         if "assessment_id" in data and data.pop("assessment_id") != instance.assessment_id:
-            raise ApplicationError("An action stays with its needs assessment.", field="assessment")
+            raise ApplicationError(
+                _("An action stays with its needs assessment."), field="assessment"
+            )
         with transaction.atomic():
             if "start_date" in data or "end_date" in data:
                 start, end = (
@@ -371,7 +374,7 @@ class ActivityViewSet(viewsets.ModelViewSet):
         form = self.get_serializer(data=merged)
         form.is_valid(raise_exception=True)
         if form.validated_data["action_id"] != activity.action_id:
-            raise ApplicationError("An activity stays in its action.", field="action")
+            raise ApplicationError(_("An activity stays in its action."), field="action")
         services.action_plan_edit(
             action_id=activity.action_id,
             by=_user(request),
@@ -464,7 +467,7 @@ class ExpertiseNeedViewSet(viewsets.ModelViewSet):
         form = self.get_serializer(data=merged)
         form.is_valid(raise_exception=True)
         if form.validated_data["activity_id"] != need.activity_id:
-            raise ApplicationError("A need stays with its activity.", field="activity")
+            raise ApplicationError(_("A need stays with its activity."), field="activity")
         services.action_plan_edit(
             action_id=need.activity.action_id,
             by=_user(request),

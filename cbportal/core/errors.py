@@ -27,6 +27,12 @@ class ApplicationError(Exception):
         self.field = field
         self.errors = errors or ({field: [message]} if field else {})
 
+    @property
+    def full_message(self) -> str:
+        """The summary and every field error, for a page message."""
+        details = [e for errs in self.errors.values() for e in errs if e != self.message]
+        return " ".join(p for p in (self.message, *details) if p)
+
 
 class NotFound(ApplicationError):
     """The object does not exist or is outside what the user may see (never say which)."""

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from cbportal.accounts.permissions import is_staff
 from cbportal.core import selectors, services
 from cbportal.core.models import Notification
 
@@ -58,14 +59,14 @@ def _home_blocks(user: Any) -> dict[str, Any]:
     if user.role == "partner":
         blocks["my_requests"] = list(requests.request_list(user).order_by("-created_at", "-id")[:5])
         blocks["assessments_to_review"] = list(requests.partner_assessments_to_review(user)[:5])
-    elif user.role == "staff" or user.is_superuser:
+    elif is_staff(user):
         queue = list(requests.triage_queue(user)[:5])
         blocks["triage"] = [(r, triage_sla(r)) for r in queue]
     from actions import selectors as actions
 
     if user.role in ("partner", "evaluator"):
         blocks["my_actions"] = list(actions.actions_for(user).order_by("-created_at", "-id")[:5])
-    elif user.role == "staff" or user.is_superuser:
+    elif is_staff(user):
         blocks["my_actions"] = list(
             actions.action_list(user)
             .exclude(status__in=["closed", "cancelled"])

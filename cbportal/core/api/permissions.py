@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 
@@ -13,7 +14,7 @@ class IsAuthenticatedAndVerified(IsAuthenticated):
     with the second factor. Tokens are only issued after a one-time code (see the token
     view), so only browser sessions are checked here."""
 
-    message = "Two-factor verification is required for your account."
+    message = _("Two-factor verification is required for your account.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if not super().has_permission(request, view):
