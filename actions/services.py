@@ -56,9 +56,14 @@ def _others(people: list[Any], by: User) -> list[Any]:
 
 
 def deployed_people(action: Action) -> list[User]:
-    """Experts deployed on the action's activities (deployments arrive with the experts
-    app; until then there are none to tell)."""
-    return []
+    """Experts with a confirmed mission on the action's activities."""
+    return list(
+        User.objects.filter(
+            expert_profile__deployments__need__activity__action=action,
+            expert_profile__deployments__status="confirmed",
+            is_active=True,
+        ).distinct()
+    )
 
 
 # --- creating and editing --------------------------------------------------------------
@@ -341,9 +346,13 @@ def action_resume(*, action_id: int, by: User, reason: str) -> Action:
 
 @transaction.atomic
 def action_cancel(*, action_id: int, by: User, reason: str) -> Action:
-    """Staff cancel the action with a reason. Notifies the partner and everyone deployed."""
+    """Staff cancel the action with a reason; its open deployments are cancelled with it.
+    Notifies the partner and every expert who had been invited, accepted or confirmed."""
     action = _lock_action(action_id, by)
     action, event = fire_transition(action, ACTION_WORKFLOW, "cancel", by=by, comment=reason)
+    from experts.services import deployments_cancel_for_action  # experts imports actions
+
+    experts = deployments_cancel_for_action(action=action, by=by, reason=event.comment)
     open_amendments = Amendment.objects.select_for_update().filter(
         action=action,
         status__in=[AmendmentStatus.DRAFT, AmendmentStatus.PROPOSED, AmendmentStatus.APPROVED],
@@ -363,7 +372,7 @@ def action_cancel(*, action_id: int, by: User, reason: str) -> Action:
     notify_on_commit(
         "action_cancelled",
         action,
-        [*partner_contacts(action), *deployed_people(action)],
+        [*partner_contacts(action), *experts],
         key=str(event.pk),
         context={"reason": event.comment},
     )

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ExpertsConfig(AppConfig):
     name = "experts"
     verbose_name = _("Experts and deployments")
+
+    def ready(self) -> None:
+        from experts import notifications, workflow  # noqa: F401 - register tables and events

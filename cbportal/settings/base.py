@@ -139,6 +139,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cbportal.core.tasks.sweep_notifications",
         "schedule": timedelta(seconds=env.int("NOTIFICATION_SWEEP_SECONDS", 60, minimum=5)),
     },
+    # Invitations past their expiry date turn ``expired`` (the case officer is told).
+    "deployments-expire-invitations": {
+        "task": "experts.tasks.expire_invitations",
+        "schedule": timedelta(minutes=env.int("INVITATION_EXPIRY_CHECK_MINUTES", 15, minimum=1)),
+    },
+    # Experts whose mission ended without a report are reminded (once per deployment).
+    "deployments-report-reminders": {
+        "task": "experts.tasks.remind_mission_reports",
+        "schedule": timedelta(hours=env.int("REPORT_REMINDER_CHECK_HOURS", 24, minimum=1)),
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------
@@ -350,6 +360,25 @@ SLA_DECISION_WORKING_DAYS = env.int("SLA_DECISION_WORKING_DAYS", 10, minimum=1)
 SLA_HOLIDAYS = env.dates("SLA_HOLIDAYS")
 # "Due soon" starts this many hours before a target.
 SLA_DUE_SOON_HOURS = env.int("SLA_DUE_SOON_HOURS", 24, minimum=1)
+
+# Deployments: how long an expert has to answer an invitation, and how many days after
+# the mission ends the report is due.
+DEPLOYMENT_INVITATION_DAYS = env.int("DEPLOYMENT_INVITATION_DAYS", 7, minimum=1)
+MISSION_REPORT_DUE_DAYS = env.int("MISSION_REPORT_DUE_DAYS", 14, minimum=0)
+
+# Matching (DESIGN.md §6): the weight of each soft component (relative; 0 switches one
+# off), how many ranked experts a shortlist keeps, and the window of "recent" deployments
+# for workload balance.
+MATCHING_WEIGHTS = {
+    "thematic": env.int("MATCH_WEIGHT_THEMATIC", 30, minimum=0),
+    "skills": env.int("MATCH_WEIGHT_SKILLS", 25, minimum=0),
+    "experience": env.int("MATCH_WEIGHT_EXPERIENCE", 15, minimum=0),
+    "origin": env.int("MATCH_WEIGHT_ORIGIN", 10, minimum=0),
+    "track_record": env.int("MATCH_WEIGHT_TRACK_RECORD", 10, minimum=0),
+    "workload": env.int("MATCH_WEIGHT_WORKLOAD", 10, minimum=0),
+}
+MATCH_SHORTLIST_SIZE = env.int("MATCH_SHORTLIST_SIZE", 50, minimum=1)
+MATCH_WORKLOAD_DAYS = env.int("MATCH_WORKLOAD_DAYS", 365, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")

@@ -1,0 +1,390 @@
+"""Reads of the roster and deployments, scoped to what the user may see, and the database
+stage of matching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from actions.models import ExpertiseNeed
+from cbportal.accounts.permissions import is_staff
+from cbportal.core.errors import NotFound
+from experts import matching
+from experts.models import (
+    BOOKED_STATUSES,
+    CefrLevel,
+    Deployment,
+    DeploymentStatus,
+    Expert,
+    ExpertLanguage,
+    MatchJob,
+    MatchResult,
+    Unavailability,
+    VettingStatus,
+)
+
+REQUIRED_LANGUAGE_LEVEL = CefrLevel.B2
+
+# --- experts ------------------------------------------------------------------------------
+
+
+def experts_for(user: Any) -> QuerySet[Expert]:
+    qs = Expert.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if is_staff(user):
+        return qs
+    if user.role == "expert":
+        return qs.filter(user=user)
+    return qs.none()
+
+
+EXPERT_DETAIL_PREFETCH = (
+    Prefetch("languages", queryset=ExpertLanguage.objects.select_related("language")),
+    "thematic_areas",
+    "skills",
+    "countries_of_experience",
+    "unavailability",
+)
+
+
+def expert_detail(user: Any, pk: Any) -> Expert:
+    try:
+        return (
+            experts_for(user)
+            .select_related("user", "nationality", "residence", "organisation", "vetted_by")
+            .prefetch_related(*EXPERT_DETAIL_PREFETCH)
+            .get(pk=pk)
+        )
+    except (Expert.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def own_profile(user: Any) -> Expert | None:
+    if not user.is_authenticated or user.role != "expert":
+        return None
+    return (
+        Expert.objects.filter(user=user)
+        .select_related("nationality", "residence")
+        .prefetch_related(*EXPERT_DETAIL_PREFETCH)
+        .first()
+    )
+
+
+def available_q(start: dt.date, end: dt.date, *, exclude_deployment: int | None = None) -> Q:
+    """Experts free over [start, end]: no unavailability period and no booked deployment
+    overlapping it."""
+    unavailable = Unavailability.objects.filter(
+        expert=OuterRef("pk"), start_date__lte=end, end_date__gte=start
+    )
+    booked = Deployment.objects.filter(
+        expert=OuterRef("pk"),
+        status__in=BOOKED_STATUSES,
+        start_date__lte=end,
+        end_date__gte=start,
+    )
+    if exclude_deployment is not None:
+        booked = booked.exclude(pk=exclude_deployment)
+    return ~Exists(unavailable) & ~Exists(booked)
+
+
+def language_q(code: str, min_level: str = "") -> Q:
+    spoken = ExpertLanguage.objects.filter(expert=OuterRef("pk"), language_id=code)
+    if min_level:
+        spoken = spoken.filter(level__gte=min_level)
+    return Q(Exists(spoken))
+
+
+def roster_search(user: Any, params: Mapping[str, Any]) -> QuerySet[Expert]:
+    """Staff's roster search. ``params`` (already validated): ``q`` (words, each found in
+    the name, biography or skills), ``thematic_area`` (slug), ``skill`` (name),
+    ``language`` (code) with ``min_level`` (A1–C2), ``country`` / ``region`` of
+    experience, ``administration_type``, ``nationality``, ``available_from`` /
+    ``available_to``, ``vetting_status``, ``is_active``. Anonymised entries never show."""
+    qs = experts_for(user).filter(anonymised_at__isnull=True)
+    for word in str(params.get("q") or "").lower().split()[:8]:
+        qs = qs.filter(search_document__contains=word)
+    if params.get("thematic_area"):
+        qs = qs.filter(thematic_areas__slug=params["thematic_area"])
+    if params.get("skill"):
+        qs = qs.filter(skills__name__iexact=params["skill"])
+    if params.get("language"):
+        qs = qs.filter(language_q(params["language"], params.get("min_level") or ""))
+    if params.get("country"):
+        qs = qs.filter(countries_of_experience__code=params["country"])
+    if params.get("region"):
+        qs = qs.filter(
+            Exists(
+                Expert.countries_of_experience.through.objects.filter(
+                    expert_id=OuterRef("pk"), country__region=params["region"]
+                )
+            )
+        )
+    if params.get("administration_type"):
+        qs = qs.filter(administration_type=params["administration_type"])
+    if params.get("nationality"):
+        qs = qs.filter(nationality_id=params["nationality"])
+    start, end = params.get("available_from"), params.get("available_to")
+    if start is not None or end is not None:
+        first = start if start is not None else end
+        last = end if end is not None else start
+        assert first is not None and last is not None
+        qs = qs.filter(available_q(first, last))
+    if params.get("vetting_status"):
+        qs = qs.filter(vetting_status=params["vetting_status"])
+    if params.get("is_active") is not None and params.get("is_active") != "":
+        qs = qs.filter(is_active=params["is_active"])
+    return qs.select_related("nationality").prefetch_related(
+        Prefetch("languages", queryset=ExpertLanguage.objects.select_related("language")),
+        "thematic_areas",
+        "skills",
+    )
+
+
+def vetting_queue(user: Any) -> QuerySet[Expert]:
+    return (
+        experts_for(user)
+        .filter(vetting_status=VettingStatus.PENDING, anonymised_at__isnull=True)
+        .select_related("nationality", "user")
+        .prefetch_related("thematic_areas")
+        .order_by("created_at", "id")
+    )
+
+
+def deletion_requests(user: Any) -> QuerySet[Expert]:
+    return experts_for(user).filter(deletion_requested_at__isnull=False, anonymised_at__isnull=True)
+
+
+# --- deployments --------------------------------------------------------------------------
+
+
+def deployments_for(user: Any) -> QuerySet[Deployment]:
+    qs = Deployment.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if is_staff(user):
+        return qs
+    if user.role == "expert":
+        return qs.filter(expert__user=user).exclude(status=DeploymentStatus.SHORTLISTED)
+    if user.role == "partner" and user.organisation_id:
+        return qs.filter(
+            status__in=BOOKED_STATUSES,
+            need__activity__action__organisation_id=user.organisation_id,
+            need__activity__action__approved_at__isnull=False,
+        )
+    return qs.none()
+
+
+def deployment_list(user: Any) -> QuerySet[Deployment]:
+    return deployments_for(user).select_related(
+        "expert",
+        "expert__nationality",
+        "need",
+        "need__thematic_area",
+        "need__activity",
+        "need__activity__country",
+        "need__activity__action",
+        "need__activity__action__organisation",
+        "report",
+    )
+
+
+def deployment_detail(user: Any, pk: Any) -> Deployment:
+    try:
+        return (
+            deployment_list(user)
+            .select_related(
+                "need__activity__action__request__case_officer",
+                "invited_by",
+                "confirmed_by",
+                "rated_by",
+            )
+            .prefetch_related("report__attachments", "need__skills", "need__languages")
+            .get(pk=pk)
+        )
+    except (Deployment.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def invitations_for(user: Any) -> QuerySet[Deployment]:
+    """The expert's open invitations, soonest expiry first."""
+    return (
+        deployment_list(user)
+        .filter(expert__user=user, status=DeploymentStatus.INVITED)
+        .order_by("expires_at", "id")
+    )
+
+
+def deployment_board(user: Any, action_id: int) -> dict[int, list[Deployment]]:
+    """Staff's board for an action: each need's deployments, open ones first."""
+    board: dict[int, list[Deployment]] = defaultdict(list)
+    for deployment in (
+        deployment_list(user)
+        .filter(need__activity__action_id=action_id)
+        .order_by("need_id", "status", "expert__full_name", "id")
+    ):
+        board[deployment.need_id].append(deployment)
+    return dict(board)
+
+
+# --- matching: the database stage ----------------------------------------------------------
+
+
+def need_for_matching(need_id: int) -> ExpertiseNeed:
+    try:
+        return (
+            ExpertiseNeed.objects.select_related(
+                "activity", "activity__action", "activity__action__country"
+            )
+            .prefetch_related("skills", "languages")
+            .get(pk=need_id)
+        )
+    except ExpertiseNeed.DoesNotExist:
+        raise NotFound() from None
+
+
+def need_spec(need: ExpertiseNeed) -> matching.NeedSpec:
+    action = need.activity.action
+    return matching.NeedSpec(
+        thematic_area_id=need.thematic_area_id,
+        skill_ids=frozenset(s.pk for s in need.skills.all()),
+        country=action.country_id,
+        subregion=action.country.subregion,
+        region=action.country.region,
+        origin_preference=need.origin_preference,
+    )
+
+
+def match_candidates(
+    need: ExpertiseNeed, *, today: dt.date | None = None
+) -> tuple[list[matching.Candidate], dict[str, int], int]:
+    """The database stage of matching: apply the hard exclusions (DESIGN.md §6) and gather,
+    for the experts that remain, only the facts that matter for this need. Returns the
+    candidates, the number excluded for each reason (each expert counted once, under the
+    first reason of ``matching.EXCLUSION_REASONS`` that excludes them) and the roster size.
+    A fixed number of queries whatever the roster size."""
+    today = today or timezone.localdate()
+    activity, action = need.activity, need.activity.action
+    start, end = activity.start_date, activity.end_date
+
+    roster = Expert.objects.filter(anonymised_at__isnull=True)
+    eligible = Q(is_active=True, vetting_status=VettingStatus.APPROVED)
+    languages_ok = Q()
+    for language in need.languages.all():
+        languages_ok &= language_q(language.code, REQUIRED_LANGUAGE_LEVEL)
+    available = available_q(start, end)
+    conflict = Q(organisation_id=action.organisation_id)
+    already = Q(
+        Exists(
+            Deployment.objects.filter(expert=OuterRef("pk"), need=need).exclude(
+                status=DeploymentStatus.SHORTLISTED
+            )
+        )
+    )
+    # The funnel, one step per reason: each count is taken over what the previous steps
+    # let through, so an expert is counted under the first reason only.
+    steps = [
+        ("inactive_or_unvetted", eligible),
+        ("language", languages_ok),
+        ("unavailable", available),
+        ("conflict_of_interest", ~conflict),
+        ("already_invited", ~already),
+    ]
+    counts = {"roster": Q()}
+    passed = Q()
+    for reason, condition in steps:
+        passed &= condition
+        counts[reason] = passed
+    totals = roster.aggregate(
+        **{name: Count("pk", filter=cond) if cond else Count("pk") for name, cond in counts.items()}
+    )
+    roster_size = totals["roster"]
+    exclusions: dict[str, int] = {}
+    previous = roster_size
+    for reason, _condition in steps:
+        exclusions[reason] = previous - totals[reason]
+        previous = totals[reason]
+
+    rows = list(
+        roster.filter(passed).values_list(
+            "pk", "administration_type", "nationality__region", "rating_sum", "rating_count"
+        )
+    )
+    if not rows:
+        return [], exclusions, roster_size
+    # The facts below are read for every expert who has them (each query uses an index on
+    # the need's own values) and looked up per candidate: cheaper than restricting each
+    # query to the candidates again.
+
+    thematic = set(
+        Expert.thematic_areas.through.objects.filter(
+            thematicarea_id=need.thematic_area_id
+        ).values_list("expert_id", flat=True)
+    )
+    skills: dict[int, set[int]] = defaultdict(set)
+    skill_ids = [s.pk for s in need.skills.all()]
+    if skill_ids:
+        for expert_id, skill_id in Expert.skills.through.objects.filter(
+            skill_id__in=skill_ids
+        ).values_list("expert_id", "skill_id"):
+            skills[expert_id].add(skill_id)
+    experience: dict[int, str] = {}
+    rank_of = {"country": 3, "subregion": 2, "region": 1}
+    for expert_id, code, subregion in Expert.countries_of_experience.through.objects.filter(
+        country__region=action.country.region
+    ).values_list("expert_id", "country_id", "country__subregion"):
+        where = (
+            "country"
+            if code == action.country_id
+            else "subregion"
+            if subregion == action.country.subregion
+            else "region"
+        )
+        if rank_of[where] > rank_of.get(experience.get(expert_id, ""), 0):
+            experience[expert_id] = where
+    since = today - dt.timedelta(days=settings.MATCH_WORKLOAD_DAYS)
+    recent: dict[int, int] = defaultdict(int)
+    for expert_id in Deployment.objects.filter(
+        status__in=BOOKED_STATUSES, end_date__gte=since
+    ).values_list("expert_id", flat=True):
+        recent[expert_id] += 1
+
+    candidates = [
+        matching.Candidate(
+            expert_id=pk,
+            administration_type=admin,
+            nationality_region=region or "",
+            has_thematic_area=pk in thematic,
+            skill_ids=frozenset(skills.get(pk, ())),
+            experience=experience.get(pk, ""),
+            rating_sum=rating_sum,
+            rating_count=rating_count,
+            recent_deployments=recent.get(pk, 0),
+        )
+        for pk, admin, region, rating_sum, rating_count in rows
+    ]
+    return candidates, exclusions, roster_size
+
+
+def latest_job(need_id: int) -> MatchJob | None:
+    return MatchJob.objects.filter(need_id=need_id).order_by("-created_at", "-id").first()
+
+
+def shortlist(need: ExpertiseNeed) -> QuerySet[MatchResult]:
+    """The stored ranking of a need, each line with the expert and, where one exists, the
+    expert's deployment on this need (to show shortlisted / invited / …)."""
+    return (
+        MatchResult.objects.filter(need=need)
+        .select_related("expert", "expert__nationality")
+        .order_by("rank")
+    )
+
+
+def deployments_by_expert(need: ExpertiseNeed) -> dict[int, Deployment]:
+    return {d.expert_id: d for d in Deployment.objects.filter(need=need)}
