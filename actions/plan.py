@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from actions.models import (
     Action,
+    ActionStatus,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -360,7 +361,43 @@ def plan_problems(plan: Plan, action: Action) -> list[str]:
                     _("An expertise need of “%(title)s” needs correcting.")
                     % {"title": activity.get("title", "")[:60]}
                 )
+    problems.extend(_deployed_needs_removed(plan, action))
     return problems
+
+
+def _deployed_needs_removed(plan: Plan, action: Action) -> list[str]:
+    """A need with an open invitation or a mission stays in the plan: its deployments are
+    the record of who is asked and who went (cancel open ones first)."""
+    from experts.models import Deployment, DeploymentStatus  # experts imports actions
+
+    if action.status == ActionStatus.DESIGN:
+        return []  # nobody is invited before the plan is approved
+    kept = {
+        row_id(n.get("key", ""), "n")
+        for a in plan.get("activities", [])
+        for n in a.get("needs", [])
+    }
+    engaged = (
+        Deployment.objects.filter(need__activity__action=action)
+        .filter(
+            status__in=[
+                DeploymentStatus.INVITED,
+                DeploymentStatus.ACCEPTED,
+                DeploymentStatus.CONFIRMED,
+                DeploymentStatus.COMPLETED,
+            ]
+        )
+        .exclude(need_id__in=[k for k in kept if k])
+        .select_related("need__activity", "expert")
+        .order_by("need_id", "id")
+    )
+    return [
+        _(
+            "“%(title)s” has an expert invited or deployed (%(expert)s): cancel that first or keep its need."
+        )
+        % {"title": d.need.activity.title[:60], "expert": d.expert.full_name}
+        for d in engaged
+    ]
 
 
 # --- editing (pure: each returns a new plan or raises ApplicationError) --------------------
