@@ -34,9 +34,12 @@ def can_view_deployment(user: Any, deployment: Deployment) -> bool:
     if is_staff(user):
         return True
     if user.role == "expert":
-        return deployment.expert.user_id == user.pk and deployment.status != (
-            DeploymentStatus.SHORTLISTED
+        # A shortlist is internal: the expert never learns they were on one.
+        was_shortlisted_only = deployment.status == DeploymentStatus.SHORTLISTED or (
+            deployment.status == DeploymentStatus.CANCELLED
+            and deployment.status_before_cancel == DeploymentStatus.SHORTLISTED
         )
+        return deployment.expert.user_id == user.pk and not was_shortlisted_only
     if user.role == "partner":
         action = deployment.need.activity.action
         return (

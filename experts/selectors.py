@@ -171,7 +171,14 @@ def deployments_for(user: Any) -> QuerySet[Deployment]:
     if is_staff(user):
         return qs
     if user.role == "expert":
-        return qs.filter(expert__user=user).exclude(status=DeploymentStatus.SHORTLISTED)
+        # A shortlist is internal: the expert never learns they were on one, even when it
+        # is cancelled.
+        return qs.filter(expert__user=user).exclude(
+            Q(status=DeploymentStatus.SHORTLISTED)
+            | Q(
+                status=DeploymentStatus.CANCELLED, status_before_cancel=DeploymentStatus.SHORTLISTED
+            )
+        )
     if user.role == "partner" and user.organisation_id:
         return qs.filter(
             status__in=BOOKED_STATUSES,

@@ -326,6 +326,11 @@ SPECTACULAR_SETTINGS = {
         "AttachmentKindEnum": "requests_app.models.AttachmentKind.choices",
         "MessageKindEnum": "requests_app.models.MessageKind.choices",
         "OrganisationKindEnum": "cbportal.accounts.models.OrganisationKind.choices",
+        "DeploymentStatusEnum": "experts.models.DeploymentStatus.choices",
+        "VettingStatusEnum": "experts.models.VettingStatus.choices",
+        "AdministrationTypeEnum": "experts.models.AdministrationType.choices",
+        "CefrLevelEnum": "experts.models.CefrLevel.choices",
+        "MatchJobStatusEnum": "experts.models.MatchJobStatus.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -115,3 +115,26 @@ def test_it_delivers_a_notification_through_redis_with_a_real_worker(worker, sta
     body = messages[0].read_text()
     assert "worker.test@example.org" in body and "/accounts/invitation/" in body
     assert "cbportal.core.tasks.deliver_notification" in log.read_text()
+
+
+def test_it_runs_a_matching_job_on_a_real_worker(worker, partner, staff, approver, expert):
+    from experts import services as experts
+    from experts.models import MatchJob, MatchJobStatus, MatchResult
+    from tests.experts.builders import approved_action, first_need, make_expert
+
+    _proc, _mail_dir, log = worker
+    action = approved_action(partner, staff, approver)
+    need = first_need(action)
+    profile = make_expert(expert, by=staff)
+    make_expert(by=staff, name="Unvetted Person", vetted=False)
+    with transaction.atomic():
+        job = experts.match_queue(need_id=need.pk, by=staff)
+    assert _wait_for(lambda: MatchJob.objects.get(pk=job.pk).status == MatchJobStatus.DONE), (
+        f"matching did not finish; worker log:\n{log.read_text()}"
+    )
+    job.refresh_from_db()
+    assert job.exclusions["inactive_or_unvetted"] == 1
+    assert list(MatchResult.objects.filter(need=need).values_list("expert_id", flat=True)) == [
+        profile.pk
+    ]
+    assert "experts.tasks.run_match" in log.read_text()
