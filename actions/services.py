@@ -55,15 +55,15 @@ def _others(people: list[Any], by: User) -> list[Any]:
     return [p for p in people if p is not None and p.pk != by.pk]
 
 
-def deployed_people(action: Action) -> list[User]:
-    """Experts with a confirmed mission on the action's activities."""
-    return list(
-        User.objects.filter(
-            expert_profile__deployments__need__activity__action=action,
-            expert_profile__deployments__status="confirmed",
-            is_active=True,
-        ).distinct()
-    )
+def tell_deployed_experts(
+    event: str, action: Action, deployments: Any, *, key: str, context: dict[str, Any]
+) -> None:
+    """Notify the experts of ``deployments`` (default: the action's confirmed missions) of
+    ``event`` on the action. Each link leads to the expert's own deployment: experts do not
+    see action pages."""
+    from experts.services import notify_experts_of_action  # experts imports actions
+
+    notify_experts_of_action(event, action, deployments, key=key, context=context)
 
 
 # --- creating and editing --------------------------------------------------------------
@@ -320,9 +320,12 @@ def action_suspend(*, action_id: int, by: User, reason: str) -> Action:
     notify_on_commit(
         "action_suspended",
         action,
-        [*partner_contacts(action), *deployed_people(action)],
+        partner_contacts(action),
         key=str(event.pk),
         context={"reason": event.comment},
+    )
+    tell_deployed_experts(
+        "action_suspended", action, None, key=str(event.pk), context={"reason": event.comment}
     )
     return action
 
@@ -337,9 +340,12 @@ def action_resume(*, action_id: int, by: User, reason: str) -> Action:
     notify_on_commit(
         "action_resumed",
         action,
-        [*partner_contacts(action), *deployed_people(action)],
+        partner_contacts(action),
         key=str(event.pk),
         context={"reason": event.comment},
+    )
+    tell_deployed_experts(
+        "action_resumed", action, None, key=str(event.pk), context={"reason": event.comment}
     )
     return action
 
@@ -352,7 +358,7 @@ def action_cancel(*, action_id: int, by: User, reason: str) -> Action:
     action, event = fire_transition(action, ACTION_WORKFLOW, "cancel", by=by, comment=reason)
     from experts.services import deployments_cancel_for_action  # experts imports actions
 
-    experts = deployments_cancel_for_action(action=action, by=by, reason=event.comment)
+    cancelled = deployments_cancel_for_action(action=action, by=by, reason=event.comment)
     open_amendments = Amendment.objects.select_for_update().filter(
         action=action,
         status__in=[AmendmentStatus.DRAFT, AmendmentStatus.PROPOSED, AmendmentStatus.APPROVED],
@@ -372,9 +378,12 @@ def action_cancel(*, action_id: int, by: User, reason: str) -> Action:
     notify_on_commit(
         "action_cancelled",
         action,
-        [*partner_contacts(action), *experts],
+        partner_contacts(action),
         key=str(event.pk),
         context={"reason": event.comment},
+    )
+    tell_deployed_experts(
+        "action_cancelled", action, cancelled, key=str(event.pk), context={"reason": event.comment}
     )
     return action
 

@@ -42,8 +42,15 @@ def can_view_deployment(user: Any, deployment: Deployment) -> bool:
         return deployment.expert.user_id == user.pk and not was_shortlisted_only
     if user.role == "partner":
         action = deployment.need.activity.action
+        was_a_mission = deployment.status in (
+            DeploymentStatus.CONFIRMED,
+            DeploymentStatus.COMPLETED,
+        ) or (
+            deployment.status == DeploymentStatus.CANCELLED
+            and deployment.status_before_cancel == DeploymentStatus.CONFIRMED
+        )
         return (
-            deployment.status in (DeploymentStatus.CONFIRMED, DeploymentStatus.COMPLETED)
+            was_a_mission
             and action.organisation_id == user.organisation_id
             and action.approved_at is not None
         )

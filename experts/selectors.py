@@ -180,8 +180,11 @@ def deployments_for(user: Any) -> QuerySet[Deployment]:
             )
         )
     if user.role == "partner" and user.organisation_id:
+        # The partner sees missions: confirmed, completed, and confirmed ones cancelled
+        # (it was told of the cancellation).
         return qs.filter(
-            status__in=BOOKED_STATUSES,
+            Q(status__in=BOOKED_STATUSES)
+            | Q(status=DeploymentStatus.CANCELLED, status_before_cancel=DeploymentStatus.CONFIRMED),
             need__activity__action__organisation_id=user.organisation_id,
             need__activity__action__approved_at__isnull=False,
         )

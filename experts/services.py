@@ -52,7 +52,7 @@ from experts.models import (
     ReportAttachment,
     Unavailability,
 )
-from experts.workflow import DEPLOYMENT_WORKFLOW, SYSTEM, VETTING_WORKFLOW
+from experts.workflow import DEPLOYMENT_WORKFLOW, SYSTEM, VETTING_WORKFLOW, SystemActor
 
 logger = logging.getLogger(__name__)
 
@@ -556,6 +556,7 @@ def expert_anonymise(*, expert_id: int, by: User) -> Expert:
     expert.thematic_areas.clear()
     expert.countries_of_experience.clear()
     MatchResult.objects.filter(expert=expert).delete()
+    _anonymise_history(expert, user)
     Deployment.objects.filter(expert=expert).update(decline_reason="", rating_note="")
     MissionReport.objects.filter(deployment__expert=expert).update(submitted_by=None)
     for attachment in ReportAttachment.objects.filter(report__deployment__expert=expert):
@@ -569,6 +570,19 @@ def expert_anonymise(*, expert_id: int, by: User) -> Expert:
         user.save()
         Notification.objects.filter(recipient=user).delete()
     return expert
+
+
+def _anonymise_history(expert: Expert, user: User | None) -> None:
+    """The right to erasure reaches the transition log: the expert's own answers (accept,
+    decline) lose their name and words, and staff's comments on the profile (vetting notes)
+    go. Which transition happened when, from which state to which, stays. This is the one
+    place that updates ``TransitionEvent`` rows, deliberately."""
+    name = expert.full_name
+    if user is not None:
+        TransitionEvent.objects.filter(actor=user).update(actor_name=name, comment="")
+    TransitionEvent.objects.filter(
+        content_type__app_label="experts", content_type__model="expert", object_id=expert.pk
+    ).update(comment="")
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -841,7 +855,7 @@ def deployments_expire_due(*, now: dt.datetime | None = None) -> int:
             )
             if deployment is None:
                 continue
-            DEPLOYMENT_WORKFLOW.check(deployment, "expire", SYSTEM)
+            DEPLOYMENT_WORKFLOW.check(deployment, "expire", SystemActor(now))
             deployment.invitation_nonce = ""
             deployment, event = fire_transition(
                 deployment,
@@ -1106,19 +1120,54 @@ def deployment_cancel(*, deployment_id: int, by: User, reason: str) -> Deploymen
     return deployment
 
 
-def deployments_cancel_for_action(*, action: Action, by: User, reason: str) -> list[User]:
+def deployments_cancel_for_action(*, action: Action, by: User, reason: str) -> list[Deployment]:
     """When an action is cancelled its open deployments are cancelled with it, inside the
-    action's transaction. Notifies nobody: returns the experts who had been invited,
-    accepted or confirmed, for the action's own cancellation notice."""
-    told: list[User] = []
+    action's transaction. Notifies nobody itself: returns the deployments whose expert had
+    been invited, accepted or confirmed, for the action's own cancellation notice
+    (``notify_experts_of_action``)."""
+    told: list[Deployment] = []
     for pk in Deployment.objects.filter(
         need__activity__action=action, status__in=OPEN_STATUSES
     ).values_list("pk", flat=True):
         deployment = _lock_deployment(pk, by)
         previous, _event = _cancel(deployment, by, reason)
         if previous != DeploymentStatus.SHORTLISTED:
-            told += _expert_user(deployment)
+            told.append(deployment)
     return told
+
+
+def notify_experts_of_action(
+    event: str,
+    action: Action,
+    deployments: Iterable[Deployment] | None,
+    *,
+    key: str,
+    context: dict[str, Any],
+) -> None:
+    """Tell each expert of ``deployments`` (None: the action's confirmed missions) about an
+    event of the action, once per expert, with a link to their own deployment (the
+    confirmed one first) — experts do not see action pages."""
+    if deployments is None:
+        deployments = Deployment.objects.filter(
+            need__activity__action=action, status=DeploymentStatus.CONFIRMED
+        ).select_related("expert__user")
+    first: dict[str, int] = {DeploymentStatus.CONFIRMED: 0, DeploymentStatus.ACCEPTED: 1}
+    ordered = sorted(
+        deployments, key=lambda d: (first.get(d.status_before_cancel or d.status, 2), d.pk)
+    )
+    told: set[int] = set()
+    for deployment in ordered:
+        if deployment.expert_id in told:
+            continue
+        told.add(deployment.expert_id)
+        notify_on_commit(
+            event,
+            action,
+            _expert_user(deployment),
+            key=f"{key}:e{deployment.expert_id}",
+            context=context,
+            url=deployment.get_absolute_url(),
+        )
 
 
 def refresh_track_record(expert_id: int) -> None:

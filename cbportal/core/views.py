@@ -62,6 +62,8 @@ def _home_blocks(user: Any) -> dict[str, Any]:
     elif is_staff(user):
         queue = list(requests.triage_queue(user)[:5])
         blocks["triage"] = [(r, triage_sla(r)) for r in queue]
+    elif user.role == "expert":
+        blocks.update(_expert_home_blocks(user))
     from actions import selectors as actions
 
     if user.role in ("partner", "evaluator"):
@@ -77,6 +79,31 @@ def _home_blocks(user: Any) -> dict[str, Any]:
             blocks["approvals"] = list(pending_actions[:5])
             blocks["amendment_approvals"] = list(pending_amendments[:5])
     return blocks
+
+
+def _expert_home_blocks(user: Any) -> dict[str, Any]:
+    """The expert's open invitations, upcoming missions and reports due (a few of each)."""
+    from django.utils import timezone
+
+    from experts import selectors as experts
+    from experts.models import DeploymentStatus
+
+    today = timezone.localdate()
+    confirmed = experts.deployment_list(user).filter(
+        expert__user=user, status=DeploymentStatus.CONFIRMED
+    )
+    return {
+        "expert_profile": experts.own_profile(user),
+        "open_invitations": list(experts.invitations_for(user)[:5]),
+        "upcoming_missions": list(
+            confirmed.filter(end_date__gte=today).order_by("start_date", "id")[:5]
+        ),
+        "reports_due": list(
+            confirmed.filter(start_date__lte=today, report__isnull=True).order_by("end_date", "id")[
+                :5
+            ]
+        ),
+    }
 
 
 @login_required
