@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Country, Organisation, Region, Role, User
 from cbportal.core.models import Language, ThematicArea
+from experts import services
 from experts.models import AdministrationType, CefrLevel, DeploymentStatus, Expert, VettingStatus
 from requests_app.forms import CountryChoice, DateInput, ThematicAreaChoice
 
@@ -418,10 +419,13 @@ class ConfirmForm(forms.Form):
     @staticmethod
     def initial_for(deployment: Any) -> dict[str, Any]:
         activity = deployment.need.activity
+        start = deployment.start_date or activity.start_date
+        end = deployment.end_date or activity.end_date
         return {
-            "start_date": deployment.start_date or activity.start_date,
-            "end_date": deployment.end_date or activity.end_date,
-            "expert_days": deployment.expert_days or deployment.need.expert_days,
+            "start_date": start,
+            "end_date": end,
+            "expert_days": deployment.expert_days
+            or services.default_expert_days(deployment, start, end),
         }
 
 

@@ -875,6 +875,12 @@ def deployments_expire_due(*, now: dt.datetime | None = None) -> int:
     return count
 
 
+def default_expert_days(deployment: Deployment, start: dt.date, end: dt.date) -> int:
+    """The need's expert-days, but never more than the mission's calendar days."""
+    calendar_days = max(1, (end - start).days + 1)
+    return max(1, min(deployment.need.expert_days, calendar_days))
+
+
 def _mission_dates(
     deployment: Deployment,
     start_date: dt.date | None,
@@ -887,8 +893,8 @@ def _mission_dates(
     errors: dict[str, list[str]] = {}
     if end < start:
         errors["end_date"] = [_("The end must not be before the start.")]
-    days = expert_days if expert_days is not None else deployment.need.expert_days
     calendar_days = (end - start).days + 1
+    days = expert_days if expert_days is not None else default_expert_days(deployment, start, end)
     if days is None or days < 1:
         errors["expert_days"] = [_("Give at least one expert-day.")]
     elif end >= start and days > calendar_days:
@@ -912,9 +918,9 @@ def deployment_confirm(
     comment: str = "",
 ) -> Deployment:
     """Staff confirm an accepted deployment and fix the mission dates (default: the
-    activity's) and expert-days (default: the need's). Refused when the expert holds another
-    confirmed mission over those dates or marked them unavailable. Notifies the expert and
-    the partner."""
+    activity's) and expert-days (default: the need's, within the mission's calendar days).
+    Refused when the expert holds another confirmed mission over those dates or marked them
+    unavailable. Notifies the expert and the partner."""
     deployment = _lock_deployment(deployment_id, by)
     DEPLOYMENT_WORKFLOW.check(deployment, "confirm", by)
     start, end, days = _mission_dates(deployment, start_date, end_date, expert_days)

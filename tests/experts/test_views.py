@@ -717,7 +717,9 @@ def test_it_shows_the_board_and_confirms_with_dates(
     assert f'value="{activity.start_date.isoformat()}"' in tag(
         board, f"confirm-{accepted.pk}-start_date"
     )
-    assert 'value="5"' in tag(board, f"confirm-{accepted.pk}-expert_days")
+    # The need asks for 5 expert-days but the activity lasts one day: the form proposes
+    # what fits (the service would refuse 5).
+    assert 'value="1"' in tag(board, f"confirm-{accepted.pk}-expert_days")
     assert "Confirmed: 0 · completed: 0 · accepted: 1 · invited: 1" in text(board)
 
     end = activity.start_date + timedelta(days=4)
