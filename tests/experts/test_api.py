@@ -917,12 +917,9 @@ def test_it_confirms_with_the_activitys_dates_by_default(staff_api, staff, exper
     deployment = deployment_in("accepted", need, expert_profile, staff=staff)
     confirm = url(DEPLOYMENTS, deployment, "confirm")
 
-    # The need's 5 expert-days do not fit in the one-day training: say how many.
-    refused = staff_api.post(confirm, {})
-    response = staff_api.post(confirm, {"expert_days": 1})
+    # The need asks for 5 expert-days but the training lasts one day: the default fits it.
+    response = staff_api.post(confirm, {})
 
-    assert refused.status_code == 400
-    assert list(errors(refused)) == ["expert_days"]
     assert response.status_code == 200, response.json()
     data = response.json()
     day = need.activity.start_date.isoformat()
