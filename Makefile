@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs clean
+.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,18 @@ compilemessages: install
 
 docs: install
 	$(PY) manage.py workflow_docs --write docs/workflow.md
+
+## Benchmark matching on PostgreSQL over a roster growing from 10,000 to 100,000 experts
+## (its own database, created here as .ci/run does; results into docs/performance.md).
+BENCH_DATABASE_URL ?= postgres://cbportal:cbportal@127.0.0.1:5432/cbportal_bench
+BENCH_ARGS ?= --write docs/performance.md
+bench-matching: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432"; exit 1; }
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='cbportal'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE ROLE cbportal LOGIN CREATEDB PASSWORD 'cbportal'"
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cbportal_bench'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_bench OWNER cbportal"
+	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) bench/matching.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

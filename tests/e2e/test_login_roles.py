@@ -15,7 +15,7 @@ HOMES = {
     "partner2": ("National Migration Agency", "my-requests"),
     "staff": ("Programme home", "triage-queue"),
     "approver": ("Programme home", "approval-queue"),
-    "expert": ("My missions", "my-invitations-empty"),
+    "expert": ("My missions", "my-invitations"),  # the demo holds an open invitation
     "evaluator": ("My evaluations", "assigned-actions"),
     "admin": ("Programme home", "triage-queue"),
 }

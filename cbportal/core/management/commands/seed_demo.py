@@ -76,11 +76,15 @@ class Command(BaseCommand):
         # The demo cases go through the real services, notifications included; their
         # emails (sent when the transaction commits) are not worth printing.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            cases = self._seed()
+            cases, experts = self._seed()
         # Printed after the commit: a closed output pipe must not roll the demo back.
         if not options["quiet"]:
             if cases:
                 self.stdout.write(f"Created {cases} demo requests and actions in every state.")
+            if experts:
+                self.stdout.write(
+                    f"Created {experts} roster experts and deployments in every state."
+                )
             self.stdout.write(
                 self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})")
             )
@@ -92,7 +96,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {spec['username']:<10} {role:<10} {org}")
 
     @transaction.atomic
-    def _seed(self) -> int:
+    def _seed(self) -> tuple[int, int]:
         organisations = {}
         for key, spec in ORGANISATIONS.items():
             country = Country.objects.get(code=spec["country"])
@@ -117,6 +121,9 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
 
         from actions import demo as actions_demo
+        from experts import demo as experts_demo
         from requests_app import demo as requests_demo
 
-        return requests_demo.seed(organisations) + actions_demo.seed()
+        cases = requests_demo.seed(organisations) + actions_demo.seed()
+        # The roster staffs the demo actions' expertise needs: it comes after them.
+        return cases, experts_demo.seed()

@@ -1,0 +1,347 @@
+"""Alternatives to the two stages of matching, measured by ``bench/matching.py --compare``
+against the code as it is (and checked to give exactly the same results). They are
+proposals with evidence, not the application's code.
+
+* ``candidates_set_based`` — ``selectors.match_candidates`` with the exclusion funnel
+  counted over hash joins (each condition evaluated once per expert, where the current
+  aggregate evaluates a correlated sub-plan per condition and per FILTER clause) and the
+  candidates' facts joined in the same query (no Python pass over every expert who has a
+  thematic area, a skill or a country of the region).
+* ``rank_lazily`` — ``matching.rank`` that computes each distinct combination of facts
+  once, sorts by the same key and builds the explanation only for the shortlist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from experts import matching
+
+EXPERIENCE = {3: "country", 2: "subregion", 1: "region"}
+
+FUNNEL = """
+WITH flags AS (
+  SELECT e.is_active AND e.vetting_status = 'approved' AS eligible,
+         {language_flag} AS language,
+         (u.expert_id IS NULL AND b.expert_id IS NULL) AS available,
+         COALESCE(e.organisation_id = %(organisation)s, false) AS conflict,
+         (a.expert_id IS NOT NULL) AS already
+  FROM experts_expert e
+  {language_joins}
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_unavailability
+    WHERE start_date <= %(end)s AND end_date >= %(start)s
+  ) u ON u.expert_id = e.id
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_deployment
+    WHERE status IN ('confirmed', 'completed') AND start_date <= %(end)s AND end_date >= %(start)s
+  ) b ON b.expert_id = e.id
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_deployment
+    WHERE need_id = %(need)s AND status <> 'shortlisted'
+  ) a ON a.expert_id = e.id
+  WHERE e.anonymised_at IS NULL
+)
+SELECT count(*),
+       count(*) FILTER (WHERE eligible),
+       count(*) FILTER (WHERE eligible AND language),
+       count(*) FILTER (WHERE eligible AND language AND available),
+       count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict),
+       count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict AND NOT already)
+FROM flags
+"""
+
+CANDIDATES = """
+SELECT e.id, e.administration_type, nc.region, e.rating_sum, e.rating_count,
+       t.expert_id IS NOT NULL, s.skills, x.level, COALESCE(r.recent, 0)
+FROM experts_expert e
+LEFT JOIN accounts_country nc ON nc.code = e.nationality_id
+LEFT JOIN (
+  SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
+) t ON t.expert_id = e.id
+LEFT JOIN (
+  SELECT expert_id, array_agg(skill_id) AS skills FROM experts_expert_skills
+  WHERE skill_id = ANY(%(skills)s::bigint[]) GROUP BY expert_id
+) s ON s.expert_id = e.id
+LEFT JOIN (
+  SELECT x.expert_id,
+         max(CASE WHEN c.code = %(country)s THEN 3 WHEN c.subregion = %(subregion)s THEN 2
+                  ELSE 1 END) AS level
+  FROM experts_expert_countries_of_experience x
+  JOIN accounts_country c ON c.code = x.country_id
+  WHERE c.region = %(region)s
+  GROUP BY x.expert_id
+) x ON x.expert_id = e.id
+LEFT JOIN (
+  SELECT expert_id, count(*) AS recent FROM experts_deployment
+  WHERE status IN ('confirmed', 'completed') AND end_date >= %(since)s
+  GROUP BY expert_id
+) r ON r.expert_id = e.id
+WHERE e.anonymised_at IS NULL AND e.is_active AND e.vetting_status = 'approved'
+  {language_filter}
+  AND NOT EXISTS (
+    SELECT 1 FROM experts_unavailability u
+    WHERE u.expert_id = e.id AND u.start_date <= %(end)s AND u.end_date >= %(start)s)
+  AND NOT EXISTS (
+    SELECT 1 FROM experts_deployment b
+    WHERE b.expert_id = e.id AND b.status IN ('confirmed', 'completed')
+      AND b.start_date <= %(end)s AND b.end_date >= %(start)s)
+  AND NOT COALESCE(e.organisation_id = %(organisation)s, false)
+  AND NOT EXISTS (
+    SELECT 1 FROM experts_deployment a
+    WHERE a.expert_id = e.id AND a.need_id = %(need)s AND a.status <> 'shortlisted')
+"""
+
+
+# One expert speaks a language once (a unique constraint): each required language is a
+# plain semi-join on the (language, level, expert) index, no grouping.
+SPEAKS = (
+    "SELECT expert_id FROM experts_expertlanguage "
+    "WHERE language_id = %(language_{i})s AND level >= 'B2'"
+)
+
+
+def _language_sql(count: int) -> dict[str, str]:
+    joins = "\n  ".join(
+        f"LEFT JOIN ({SPEAKS.format(i=i)}) l{i} ON l{i}.expert_id = e.id" for i in range(count)
+    )
+    flag = " AND ".join(f"l{i}.expert_id IS NOT NULL" for i in range(count)) or "true"
+    where = "".join(f"AND e.id IN ({SPEAKS.format(i=i)})\n  " for i in range(count))
+    return {"language_joins": joins, "language_flag": flag, "language_filter": where}
+
+
+def _params(need: Any, today: dt.date) -> dict[str, Any]:
+    activity, action = need.activity, need.activity.action
+    languages = [language.code for language in need.languages.all()]
+    return {
+        **{f"language_{i}": code for i, code in enumerate(languages)},
+        "need": need.pk,
+        "start": activity.start_date,
+        "end": activity.end_date,
+        "organisation": action.organisation_id,
+        "area": need.thematic_area_id,
+        "skills": [s.pk for s in need.skills.all()],
+        "country": action.country_id,
+        "subregion": action.country.subregion,
+        "region": action.country.region,
+        "since": today - dt.timedelta(days=settings.MATCH_WORKLOAD_DAYS),
+    }
+
+
+def candidates_set_based(
+    need: Any, *, today: dt.date | None = None
+) -> tuple[list[matching.Candidate], dict[str, int], int]:
+    """Same contract and results as ``selectors.match_candidates``, in two queries."""
+    params = _params(need, today or timezone.localdate())
+    languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
+    with connection.cursor() as cursor:
+        cursor.execute(FUNNEL.format(**languages), params)
+        totals = cursor.fetchone()
+        cursor.execute(CANDIDATES.format(**languages), params)
+        rows = cursor.fetchall()
+    roster_size = totals[0]
+    exclusions = {
+        reason: totals[i] - totals[i + 1] for i, reason in enumerate(matching.EXCLUSION_REASONS)
+    }
+    candidates = [
+        matching.Candidate(
+            expert_id=pk,
+            administration_type=admin,
+            nationality_region=region or "",
+            has_thematic_area=thematic,
+            skill_ids=frozenset(skills or ()),
+            experience=EXPERIENCE.get(level, ""),
+            rating_sum=rating_sum,
+            rating_count=rating_count,
+            recent_deployments=recent,
+        )
+        for pk, admin, region, rating_sum, rating_count, thematic, skills, level, recent in rows
+    ]
+    return candidates, exclusions, roster_size
+
+
+def rank_lazily(
+    candidates: Iterable[matching.Candidate],
+    need: matching.NeedSpec,
+    weights: Mapping[str, float],
+    *,
+    limit: int | None = None,
+) -> list[matching.Score]:
+    """Same results as ``matching.rank``: the components and total depend only on the
+    candidate's facts, so each distinct set of facts is scored once; the explanation is
+    built only for the candidates that make the shortlist."""
+    normal = matching.normalised_weights(weights)
+    cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    keyed = []
+    for c in candidates:
+        facts = (
+            c.administration_type,
+            c.nationality_region,
+            c.has_thematic_area,
+            c.skill_ids,
+            c.experience,
+            c.rating_sum,
+            c.rating_count,
+            c.recent_deployments,
+        )
+        key = cache.get(facts)
+        if key is None:
+            s = matching.score(c, need, normal)
+            comp = s.components
+            key = (-s.total, -comp["skills"], -comp["thematic"], -comp["track_record"],
+                   -comp["workload"])  # fmt: skip
+            cache[facts] = key
+        keyed.append((*key, c.expert_id, c))
+    chosen = (
+        heapq.nsmallest(limit, keyed, key=lambda k: k[:6])
+        if limit
+        else sorted(keyed, key=lambda k: k[:6])
+    )
+    return [matching.score(item[6], need, normal) for item in chosen]
+
+
+TOP_IN_SQL = """
+WITH f AS MATERIALIZED (
+  SELECT e.id, e.administration_type, e.nationality_id, e.rating_sum, e.rating_count,
+         e.is_active AND e.vetting_status = 'approved' AS eligible,
+         {language_flag} AS language,
+         (u.expert_id IS NULL AND b.expert_id IS NULL) AS available,
+         COALESCE(e.organisation_id = %(organisation)s, false) AS conflict,
+         (a.expert_id IS NOT NULL) AS already
+  FROM experts_expert e
+  {language_joins}
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_unavailability
+    WHERE start_date <= %(end)s AND end_date >= %(start)s
+  ) u ON u.expert_id = e.id
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_deployment
+    WHERE status IN ('confirmed', 'completed') AND start_date <= %(end)s AND end_date >= %(start)s
+  ) b ON b.expert_id = e.id
+  LEFT JOIN (
+    SELECT DISTINCT expert_id FROM experts_deployment
+    WHERE need_id = %(need)s AND status <> 'shortlisted'
+  ) a ON a.expert_id = e.id
+  WHERE e.anonymised_at IS NULL
+),
+counts AS (
+  SELECT count(*) AS roster,
+         count(*) FILTER (WHERE eligible) AS s1,
+         count(*) FILTER (WHERE eligible AND language) AS s2,
+         count(*) FILTER (WHERE eligible AND language AND available) AS s3,
+         count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict) AS s4,
+         count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict
+                          AND NOT already) AS s5
+  FROM f
+),
+c AS MATERIALIZED (
+  SELECT f.id, f.administration_type, nc.region, f.rating_sum, f.rating_count,
+         t.expert_id IS NOT NULL AS thematic, s.skills, x.level, COALESCE(r.recent, 0) AS recent
+  FROM f
+  LEFT JOIN accounts_country nc ON nc.code = f.nationality_id
+  LEFT JOIN (
+    SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
+  ) t ON t.expert_id = f.id
+  LEFT JOIN (
+    SELECT expert_id, array_agg(skill_id) AS skills FROM experts_expert_skills
+    WHERE skill_id = ANY(%(skills)s::bigint[]) GROUP BY expert_id
+  ) s ON s.expert_id = f.id
+  LEFT JOIN (
+    SELECT x.expert_id,
+           max(CASE WHEN c.code = %(country)s THEN 3 WHEN c.subregion = %(subregion)s THEN 2
+                    ELSE 1 END) AS level
+    FROM experts_expert_countries_of_experience x
+    JOIN accounts_country c ON c.code = x.country_id
+    WHERE c.region = %(region)s
+    GROUP BY x.expert_id
+  ) x ON x.expert_id = f.id
+  LEFT JOIN (
+    SELECT expert_id, count(*) AS recent FROM experts_deployment
+    WHERE status IN ('confirmed', 'completed') AND end_date >= %(since)s
+    GROUP BY expert_id
+  ) r ON r.expert_id = f.id
+  WHERE f.eligible AND f.language AND f.available AND NOT f.conflict AND NOT f.already
+),
+scored AS (
+  SELECT c.*, 100 * (
+      %(w_thematic)s * (CASE WHEN c.thematic THEN 1 ELSE 0 END)
+    + %(w_skills)s * (CASE WHEN %(n_skills)s = 0 THEN 1
+                           ELSE COALESCE(cardinality(c.skills), 0)::float8 / %(n_skills)s END)
+    + %(w_experience)s * (CASE c.level WHEN 3 THEN 1.0 WHEN 2 THEN 0.6 WHEN 1 THEN 0.3
+                                       ELSE 0 END)
+    + %(w_origin)s * ({origin})
+    + %(w_track_record)s * (CASE WHEN c.rating_count = 0 THEN 0.5
+                                 ELSE ((c.rating_sum + 6.0) / (c.rating_count + 2) - 1) / 4 END)
+    + %(w_workload)s * GREATEST(0, 1 - c.recent / 4.0)
+  ) AS approx
+  FROM c
+),
+cut AS (SELECT approx FROM scored ORDER BY approx DESC LIMIT 1 OFFSET %(offset)s)
+SELECT counts.*, (SELECT count(*) FROM c),
+       top.id, top.administration_type, top.region, top.rating_sum, top.rating_count,
+       top.thematic, top.skills, top.level, top.recent
+FROM counts LEFT JOIN (
+  SELECT * FROM scored
+  WHERE approx >= COALESCE((SELECT approx FROM cut), '-infinity'::float8) - %(margin)s
+) top ON true
+"""
+
+ORIGIN_SQL = {
+    "eu_member_state": "CASE WHEN c.administration_type = 'eu_member_state' THEN 1 ELSE 0 END",
+    "partner_region_peer": (
+        "CASE WHEN c.administration_type <> 'partner_country' THEN 0 "
+        "WHEN c.region = %(region)s THEN 1 ELSE 0.5 END"
+    ),
+}
+
+
+def match_top_in_sql(
+    need: Any, weights: Mapping[str, float], limit: int, *, today: dt.date | None = None
+) -> tuple[list[matching.Score], dict[str, int], int, int]:
+    """Both stages at once: the database applies the exclusions, counts the funnel, scores
+    every candidate approximately (the same formulas, unrounded) and returns only those
+    that can reach the shortlist — within ``margin`` of the ``limit``-th best, which covers
+    the rounding of components (4 decimals) and totals (2) twice over; ``matching.rank``
+    then scores those exactly. Returns the ranking, the exclusions, the roster size and the
+    number of candidates."""
+    params = _params(need, today or timezone.localdate())
+    languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
+    normal = matching.normalised_weights(weights)
+    params.update({f"w_{name}": value for name, value in normal.items()})
+    params.update(n_skills=len(params["skills"]), offset=max(limit - 1, 0), margin=0.05)
+    origin = ORIGIN_SQL.get(need.origin_preference, "1")
+    with connection.cursor() as cursor:
+        cursor.execute(TOP_IN_SQL.format(origin=origin, **languages), params)
+        rows = cursor.fetchall()
+    totals, n_candidates = rows[0][:6], rows[0][6]
+    exclusions = {
+        reason: totals[i] - totals[i + 1] for i, reason in enumerate(matching.EXCLUSION_REASONS)
+    }
+    candidates = [
+        matching.Candidate(
+            expert_id=pk,
+            administration_type=admin,
+            nationality_region=region or "",
+            has_thematic_area=thematic,
+            skill_ids=frozenset(skills or ()),
+            experience=EXPERIENCE.get(level, ""),
+            rating_sum=rating_sum,
+            rating_count=rating_count,
+            recent_deployments=recent,
+        )
+        for pk, admin, region, rating_sum, rating_count, thematic, skills, level, recent in (
+            row[7:] for row in rows
+        )
+        if pk is not None
+    ]
+    from experts import selectors
+
+    ranked = matching.rank(candidates, selectors.need_spec(need), weights, limit=limit)
+    return ranked, exclusions, totals[0], n_candidates
