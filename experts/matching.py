@@ -28,6 +28,7 @@ Components
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,8 +199,32 @@ def rank(
     *,
     limit: int | None = None,
 ) -> list[Score]:
-    """Score every candidate and return the best ``limit`` (all when None), best first."""
+    """Score every candidate and return the best ``limit`` (all when None), best first.
+
+    A score depends only on the candidate's facts, and on a large roster many candidates
+    share the same facts: each distinct set is scored once, and the full ``Score`` (with its
+    explanation) is built only for the candidates returned."""
     normal = normalised_weights(weights)
-    scored = [score(c, need, normal) for c in candidates]
-    scored.sort(key=lambda s: s.rank_key)
-    return scored if limit is None else scored[:limit]
+    keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    keyed: list[tuple[tuple[Any, ...], Candidate]] = []
+    for candidate in candidates:
+        facts = (
+            candidate.administration_type,
+            candidate.nationality_region,
+            candidate.has_thematic_area,
+            candidate.skill_ids,
+            candidate.experience,
+            candidate.rating_sum,
+            candidate.rating_count,
+            candidate.recent_deployments,
+        )
+        key = keys.get(facts)
+        if key is None:
+            key = score(candidate, need, normal).rank_key[:-1]
+            keys[facts] = key
+        keyed.append(((*key, candidate.expert_id), candidate))
+    if limit is None:
+        chosen = sorted(keyed, key=lambda item: item[0])
+    else:
+        chosen = heapq.nsmallest(limit, keyed, key=lambda item: item[0])
+    return [score(candidate, need, normal) for _key, candidate in chosen]
