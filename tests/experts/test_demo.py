@@ -145,3 +145,16 @@ def test_a_second_run_creates_nothing(seeded: None) -> None:
     before = {m.__name__: m.objects.count() for m in models}
     call_command("seed_demo", "--quiet")
     assert {m.__name__: m.objects.count() for m in models} == before
+
+
+def test_the_synthetic_roster_is_reproducible(db: Any) -> None:
+    from experts import synthetic
+
+    first = synthetic.generate(30, seed="test", start=100)
+    again = synthetic.generate(30, seed="test", start=100)
+    assert [(e.expert.full_name, e.languages, e.areas, e.skills, e.countries) for e in first] == [
+        (e.expert.full_name, e.languages, e.areas, e.skills, e.countries) for e in again
+    ]
+    assert len({e.expert.email for e in first}) == 30
+    assert set(synthetic.GENERIC_SKILLS[:2]) == {"training design", "legal drafting"}
+    assert len(synthetic.SKILL_POOL) >= 150
