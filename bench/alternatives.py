@@ -1,211 +1,23 @@
-"""Alternatives to the two stages of matching, measured by ``bench/matching.py --compare``
-against the code as it is (and checked to give exactly the same results). They are
-proposals with evidence, not the application's code.
+"""Alternatives to matching as it is, measured by ``bench/matching.py --compare`` against
+the code (and checked to give exactly the same results). Proposals with evidence, not the
+application's code. (The set-based database stage and the lazy ranking began here and are
+now the application's: ``experts.selectors._match_candidates_postgresql``, ``matching.rank``;
+the portable ORM form, ``selectors._match_candidates_orm``, is timed for comparison.)
 
-* ``candidates_set_based`` — ``selectors.match_candidates`` with the exclusion funnel
-  counted over hash joins (each condition evaluated once per expert, where the current
-  aggregate evaluates a correlated sub-plan per condition and per FILTER clause) and the
-  candidates' facts joined in the same query (no Python pass over every expert who has a
-  thematic area, a skill or a country of the region).
-* ``rank_lazily`` — ``matching.rank`` that computes each distinct combination of facts
-  once, sorts by the same key and builds the explanation only for the shortlist.
+* ``match_top_in_sql`` — both stages at once: PostgreSQL scores every candidate and returns
+  only those that can reach the shortlist.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from experts import matching
-
-EXPERIENCE = {3: "country", 2: "subregion", 1: "region"}
-
-FUNNEL = """
-WITH flags AS (
-  SELECT e.is_active AND e.vetting_status = 'approved' AS eligible,
-         {language_flag} AS language,
-         (u.expert_id IS NULL AND b.expert_id IS NULL) AS available,
-         COALESCE(e.organisation_id = %(organisation)s, false) AS conflict,
-         (a.expert_id IS NOT NULL) AS already
-  FROM experts_expert e
-  {language_joins}
-  LEFT JOIN (
-    SELECT DISTINCT expert_id FROM experts_unavailability
-    WHERE start_date <= %(end)s AND end_date >= %(start)s
-  ) u ON u.expert_id = e.id
-  LEFT JOIN (
-    SELECT DISTINCT expert_id FROM experts_deployment
-    WHERE status IN ('confirmed', 'completed') AND start_date <= %(end)s AND end_date >= %(start)s
-  ) b ON b.expert_id = e.id
-  LEFT JOIN (
-    SELECT DISTINCT expert_id FROM experts_deployment
-    WHERE need_id = %(need)s AND status <> 'shortlisted'
-  ) a ON a.expert_id = e.id
-  WHERE e.anonymised_at IS NULL
-)
-SELECT count(*),
-       count(*) FILTER (WHERE eligible),
-       count(*) FILTER (WHERE eligible AND language),
-       count(*) FILTER (WHERE eligible AND language AND available),
-       count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict),
-       count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict AND NOT already)
-FROM flags
-"""
-
-CANDIDATES = """
-SELECT e.id, e.administration_type, nc.region, e.rating_sum, e.rating_count,
-       t.expert_id IS NOT NULL, s.skills, x.level, COALESCE(r.recent, 0)
-FROM experts_expert e
-LEFT JOIN accounts_country nc ON nc.code = e.nationality_id
-LEFT JOIN (
-  SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
-) t ON t.expert_id = e.id
-LEFT JOIN (
-  SELECT expert_id, array_agg(skill_id) AS skills FROM experts_expert_skills
-  WHERE skill_id = ANY(%(skills)s::bigint[]) GROUP BY expert_id
-) s ON s.expert_id = e.id
-LEFT JOIN (
-  SELECT x.expert_id,
-         max(CASE WHEN c.code = %(country)s THEN 3 WHEN c.subregion = %(subregion)s THEN 2
-                  ELSE 1 END) AS level
-  FROM experts_expert_countries_of_experience x
-  JOIN accounts_country c ON c.code = x.country_id
-  WHERE c.region = %(region)s
-  GROUP BY x.expert_id
-) x ON x.expert_id = e.id
-LEFT JOIN (
-  SELECT expert_id, count(*) AS recent FROM experts_deployment
-  WHERE status IN ('confirmed', 'completed') AND end_date >= %(since)s
-  GROUP BY expert_id
-) r ON r.expert_id = e.id
-WHERE e.anonymised_at IS NULL AND e.is_active AND e.vetting_status = 'approved'
-  {language_filter}
-  AND NOT EXISTS (
-    SELECT 1 FROM experts_unavailability u
-    WHERE u.expert_id = e.id AND u.start_date <= %(end)s AND u.end_date >= %(start)s)
-  AND NOT EXISTS (
-    SELECT 1 FROM experts_deployment b
-    WHERE b.expert_id = e.id AND b.status IN ('confirmed', 'completed')
-      AND b.start_date <= %(end)s AND b.end_date >= %(start)s)
-  AND NOT COALESCE(e.organisation_id = %(organisation)s, false)
-  AND NOT EXISTS (
-    SELECT 1 FROM experts_deployment a
-    WHERE a.expert_id = e.id AND a.need_id = %(need)s AND a.status <> 'shortlisted')
-"""
-
-
-# One expert speaks a language once (a unique constraint): each required language is a
-# plain semi-join on the (language, level, expert) index, no grouping.
-SPEAKS = (
-    "SELECT expert_id FROM experts_expertlanguage "
-    "WHERE language_id = %(language_{i})s AND level >= 'B2'"
-)
-
-
-def _language_sql(count: int) -> dict[str, str]:
-    joins = "\n  ".join(
-        f"LEFT JOIN ({SPEAKS.format(i=i)}) l{i} ON l{i}.expert_id = e.id" for i in range(count)
-    )
-    flag = " AND ".join(f"l{i}.expert_id IS NOT NULL" for i in range(count)) or "true"
-    where = "".join(f"AND e.id IN ({SPEAKS.format(i=i)})\n  " for i in range(count))
-    return {"language_joins": joins, "language_flag": flag, "language_filter": where}
-
-
-def _params(need: Any, today: dt.date) -> dict[str, Any]:
-    activity, action = need.activity, need.activity.action
-    languages = [language.code for language in need.languages.all()]
-    return {
-        **{f"language_{i}": code for i, code in enumerate(languages)},
-        "need": need.pk,
-        "start": activity.start_date,
-        "end": activity.end_date,
-        "organisation": action.organisation_id,
-        "area": need.thematic_area_id,
-        "skills": [s.pk for s in need.skills.all()],
-        "country": action.country_id,
-        "subregion": action.country.subregion,
-        "region": action.country.region,
-        "since": today - dt.timedelta(days=settings.MATCH_WORKLOAD_DAYS),
-    }
-
-
-def candidates_set_based(
-    need: Any, *, today: dt.date | None = None
-) -> tuple[list[matching.Candidate], dict[str, int], int]:
-    """Same contract and results as ``selectors.match_candidates``, in two queries."""
-    params = _params(need, today or timezone.localdate())
-    languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
-    with connection.cursor() as cursor:
-        cursor.execute(FUNNEL.format(**languages), params)
-        totals = cursor.fetchone()
-        cursor.execute(CANDIDATES.format(**languages), params)
-        rows = cursor.fetchall()
-    roster_size = totals[0]
-    exclusions = {
-        reason: totals[i] - totals[i + 1] for i, reason in enumerate(matching.EXCLUSION_REASONS)
-    }
-    candidates = [
-        matching.Candidate(
-            expert_id=pk,
-            administration_type=admin,
-            nationality_region=region or "",
-            has_thematic_area=thematic,
-            skill_ids=frozenset(skills or ()),
-            experience=EXPERIENCE.get(level, ""),
-            rating_sum=rating_sum,
-            rating_count=rating_count,
-            recent_deployments=recent,
-        )
-        for pk, admin, region, rating_sum, rating_count, thematic, skills, level, recent in rows
-    ]
-    return candidates, exclusions, roster_size
-
-
-def rank_lazily(
-    candidates: Iterable[matching.Candidate],
-    need: matching.NeedSpec,
-    weights: Mapping[str, float],
-    *,
-    limit: int | None = None,
-) -> list[matching.Score]:
-    """Same results as ``matching.rank``: the components and total depend only on the
-    candidate's facts, so each distinct set of facts is scored once; the explanation is
-    built only for the candidates that make the shortlist."""
-    normal = matching.normalised_weights(weights)
-    cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    keyed = []
-    for c in candidates:
-        facts = (
-            c.administration_type,
-            c.nationality_region,
-            c.has_thematic_area,
-            c.skill_ids,
-            c.experience,
-            c.rating_sum,
-            c.rating_count,
-            c.recent_deployments,
-        )
-        key = cache.get(facts)
-        if key is None:
-            s = matching.score(c, need, normal)
-            comp = s.components
-            key = (-s.total, -comp["skills"], -comp["thematic"], -comp["track_record"],
-                   -comp["workload"])  # fmt: skip
-            cache[facts] = key
-        keyed.append((*key, c.expert_id, c))
-    chosen = (
-        heapq.nsmallest(limit, keyed, key=lambda k: k[:6])
-        if limit
-        else sorted(keyed, key=lambda k: k[:6])
-    )
-    return [matching.score(item[6], need, normal) for item in chosen]
-
+from experts import matching, selectors
 
 TOP_IN_SQL = """
 WITH f AS MATERIALIZED (
@@ -314,8 +126,8 @@ def match_top_in_sql(
     the rounding of components (4 decimals) and totals (2) twice over; ``matching.rank``
     then scores those exactly. Returns the ranking, the exclusions, the roster size and the
     number of candidates."""
-    params = _params(need, today or timezone.localdate())
-    languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
+    params = selectors._sql_params(need, today or timezone.localdate())
+    languages = selectors._language_sql(sum(1 for key in params if key.startswith("language_")))
     normal = matching.normalised_weights(weights)
     params.update({f"w_{name}": value for name, value in normal.items()})
     params.update(n_skills=len(params["skills"]), offset=max(limit - 1, 0), margin=0.05)
@@ -334,7 +146,7 @@ def match_top_in_sql(
             nationality_region=region or "",
             has_thematic_area=thematic,
             skill_ids=frozenset(skills or ()),
-            experience=EXPERIENCE.get(level, ""),
+            experience=selectors.EXPERIENCE_LEVELS.get(level, ""),
             rating_sum=rating_sum,
             rating_count=rating_count,
             recent_deployments=recent,
@@ -344,7 +156,5 @@ def match_top_in_sql(
         )
         if pk is not None
     ]
-    from experts import selectors
-
     ranked = matching.rank(candidates, selectors.need_spec(need), weights, limit=limit)
     return ranked, exclusions, totals[0], n_candidates

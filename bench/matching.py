@@ -522,15 +522,12 @@ def compare(world: World, result: SizeResult, repeat: int, stages: dict[str, Any
             _jit(False)
             timed("DB stage as it is, JIT off", current_db, need)
             _jit(True)
-            got = timed("DB stage set-based", alternatives.candidates_set_based, need)
+            got = timed("DB stage, ORM form", selectors._match_candidates_orm, need)
             _jit(False)
-            timed("DB stage set-based, JIT off", alternatives.candidates_set_based, need)
+            timed("DB stage, ORM form, JIT off", selectors._match_candidates_orm, need)
             _jit(True)
             ranked = timed(
                 "scoring as it is", current_rank, expected[0], spec, weights, limit=limit
-            )
-            lazily = timed(
-                "scoring lazily", alternatives.rank_lazily, expected[0], spec, weights, limit=limit
             )
             top = timed(
                 "DB + scoring in SQL (top-K)",
@@ -555,9 +552,7 @@ def compare(world: World, result: SizeResult, repeat: int, stages: dict[str, Any
                 expected[1],
                 expected[2],
             ):
-                result.mismatches.append(f"set-based candidates differ for need {need.pk}")
-            if lazily != ranked:
-                result.mismatches.append(f"lazy ranking differs for need {need.pk}")
+                result.mismatches.append(f"ORM-form candidates differ for need {need.pk}")
 
 
 # --- reporting ------------------------------------------------------------------------------

@@ -432,6 +432,14 @@ def match_candidates(
     A fixed number of queries whatever the roster size."""
     if connection.vendor == "postgresql":
         return _match_candidates_postgresql(need, today=today)
+    return _match_candidates_orm(need, today=today)
+
+
+def _match_candidates_orm(
+    need: ExpertiseNeed, *, today: dt.date | None = None
+) -> tuple[list[matching.Candidate], dict[str, int], int]:
+    """``match_candidates`` in portable ORM queries (SQLite; on PostgreSQL the benchmark
+    compares it with the SQL form)."""
     today = today or timezone.localdate()
     activity, action = need.activity, need.activity.action
     start, end = activity.start_date, activity.end_date

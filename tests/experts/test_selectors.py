@@ -584,3 +584,19 @@ def test_the_board_groups_an_actions_deployments_by_need(staff, need, deployment
     assert {d.pk for d in board[need.pk]} == {
         deployments[n].pk for n in ("amina_confirmed", "jan_invited", "third_shortlisted")
     }
+
+
+@pytest.mark.parametrize("roster_fixture", ["funnel", "roster_with_facts"])
+def test_the_sql_and_orm_forms_of_the_database_stage_agree(need, roster_fixture, request):
+    # PostgreSQL runs the set-based SQL form; the ORM form (SQLite's) must give the same
+    # candidates, facts, exclusion counts and roster size on the same data.
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the SQL form of the database stage runs only there")
+    request.getfixturevalue(roster_fixture)
+    need = selectors.need_for_matching(need.pk)
+    by_id = lambda c: c.expert_id  # noqa: E731
+    sql = selectors.match_candidates(need)
+    orm = selectors._match_candidates_orm(need)
+    assert sorted(sql[0], key=by_id) == sorted(orm[0], key=by_id)
+    assert sql[1:] == orm[1:]
+    assert sql[0], "the fixture must leave candidates to compare"
