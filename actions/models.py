@@ -135,6 +135,17 @@ class Action(models.Model):
     def plan_is_locked(self) -> bool:
         return self.status in PLAN_LOCKED_STATUSES
 
+    def has_submitted_evaluation(self) -> bool:
+        """Whether the final evaluation is submitted (the ``close`` guard). Lists annotate
+        ``evaluation_submitted`` so that this costs no query per row."""
+        annotated = getattr(self, "evaluation_submitted", None)
+        if annotated is not None:
+            return bool(annotated)
+        from django.apps import apps
+
+        evaluation = apps.get_model("evaluations", "FinalEvaluation")
+        return evaluation.objects.filter(action_id=self.pk, status="submitted").exists()
+
 
 class Objective(models.Model):
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="objectives")

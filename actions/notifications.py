@@ -12,6 +12,7 @@ for name in (
     "action_suspended",  # → the partner's organisation and everyone deployed
     "action_resumed",  # → the partner's organisation and everyone deployed
     "action_cancelled",  # → the partner's organisation and everyone deployed
+    "action_closed",  # → the partner's organisation
     "amendment_proposed",  # → approvers (not the proposer)
     "amendment_approved",  # → the partner's organisation (to co-sign) and the case officer
     "amendment_rejected",  # → the drafter

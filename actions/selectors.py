@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from actions.models import (
     Action,
@@ -17,6 +17,7 @@ from actions.models import (
 )
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.errors import NotFound
+from evaluations.models import FinalEvaluation
 
 
 def actions_for(user: Any) -> QuerySet[Action]:
@@ -46,7 +47,13 @@ def action_list(user: Any) -> QuerySet[Action]:
         actions_for(user)
         .select_related("organisation", "country", "request", "assessment")
         .prefetch_related("thematic_areas", "gcm_objectives")
-        .annotate(open_amendments=Count("amendments", filter=OPEN_AMENDMENT, distinct=True))
+        .annotate(
+            open_amendments=Count("amendments", filter=OPEN_AMENDMENT, distinct=True),
+            # The ``close`` guard reads it (Action.has_submitted_evaluation).
+            evaluation_submitted=Exists(
+                FinalEvaluation.objects.filter(action=OuterRef("pk"), status="submitted")
+            ),
+        )
     )
 
 

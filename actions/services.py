@@ -134,8 +134,9 @@ def _lock_action(action_id: int, by: User) -> Action:
 
 @transaction.atomic
 def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
-    """Staff edit the title, public summary, thematic areas, GCM objectives and evaluators;
-    the partner gives or withdraws consent to publish. Notifies nobody."""
+    """Staff edit the title, public summary, thematic areas, GCM objectives and evaluators
+    (never one deployed on the action as an expert: conflict of interest); the partner gives
+    or withdraws consent to publish. Notifies newly assigned evaluators."""
     action = _lock_action(action_id, by)
     if action.status in (ActionStatus.CLOSED, ActionStatus.CANCELLED):
         raise TransitionNotAllowed(_("A closed or cancelled action cannot change."))
@@ -160,12 +161,19 @@ def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
         if data.get(name) is not None:
             getattr(action, name).set(list(data[name]))
     if data.get("evaluators") is not None:
+        from evaluations.services import check_evaluators, notify_evaluators_assigned
+
         evaluators = list(data["evaluators"])
         if any(u.role != Role.EVALUATOR for u in evaluators):
             raise ApplicationError(
                 _("Only evaluators can be assigned to evaluate an action."), field="evaluators"
             )
+        before = set(action.evaluators.values_list("pk", flat=True))
+        added = [u for u in evaluators if u.pk not in before]
+        check_evaluators(action, added)
         action.evaluators.set(evaluators)
+        if added:
+            notify_evaluators_assigned(action, added)
     return action
 
 
@@ -292,13 +300,15 @@ def action_complete(*, action_id: int, by: User, comment: str = "") -> Action:
 
 @transaction.atomic
 def action_close(*, action_id: int, by: User, comment: str = "") -> Action:
-    """Staff close a completed action once its final evaluation is submitted."""
+    """Staff close a completed action once its final evaluation is submitted. Notifies the
+    partner's organisation."""
     action = _lock_action(action_id, by)
     ACTION_WORKFLOW.check(action, "close", by)
     action.closed_at = timezone.now()
-    action, _event = fire_transition(
+    action, event = fire_transition(
         action, ACTION_WORKFLOW, "close", by=by, comment=comment, extra_fields=["closed_at"]
     )
+    notify_on_commit("action_closed", action, partner_contacts(action), key=str(event.pk))
     return action
 
 

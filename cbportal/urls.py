@@ -13,6 +13,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("actions.api.urls")),
     path("", include("experts.api.urls")),
     path("", include("evaluations.api.urls")),
+    path("", include("evaluations.api.report_urls")),
+    path("", include("evaluations.api.public_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +25,8 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("experts/", include("experts.urls")),
     path("evaluations/", include("evaluations.urls")),
+    path("dashboard/", include("evaluations.dashboard_urls")),
+    path("portfolio/", include("evaluations.public_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

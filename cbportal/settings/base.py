@@ -149,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "experts.tasks.remind_mission_reports",
         "schedule": timedelta(hours=env.int("REPORT_REMINDER_CHECK_HOURS", 24, minimum=1)),
     },
+    # Evaluators whose indicators are due a measurement are reminded (once per due date).
+    "evaluations-measurement-reminders": {
+        "task": "evaluations.tasks.remind_measurements_due",
+        "schedule": timedelta(hours=env.int("MEASUREMENT_REMINDER_CHECK_HOURS", 24, minimum=1)),
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------
@@ -384,6 +389,16 @@ MATCHING_WEIGHTS = {
 }
 MATCH_SHORTLIST_SIZE = env.int("MATCH_SHORTLIST_SIZE", 50, minimum=1)
 MATCH_WORKLOAD_DAYS = env.int("MATCH_WORKLOAD_DAYS", 365, minimum=1)
+
+# Monitoring (evaluations/progress.py): how far, in percentage points of the way from
+# baseline to target, an indicator may lag behind the elapsed share of the action's period
+# and still be "on track", or "at risk" (beyond that it is "off track").
+INDICATOR_ON_TRACK_MARGIN_PERCENT = env.int("INDICATOR_ON_TRACK_MARGIN_PERCENT", 10, minimum=0)
+INDICATOR_AT_RISK_MARGIN_PERCENT = env.int("INDICATOR_AT_RISK_MARGIN_PERCENT", 25, minimum=0)
+# Public feedback form: answers accepted per client address (django-ratelimit syntax).
+FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", "20/h")
+# Most feedback links staff can create at once for one activity.
+FEEDBACK_LINKS_MAX = env.int("FEEDBACK_LINKS_MAX", 200, minimum=1)
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")

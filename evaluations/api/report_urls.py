@@ -1,0 +1,5 @@
+"""API reports (``/api/v1/reports/…``)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
