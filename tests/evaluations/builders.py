@@ -23,7 +23,7 @@ from tests.actions.builders import advance, make_action
 PAST_DAYS, AHEAD_DAYS = 90, 90
 
 COMPLETE_EVALUATION: dict[str, Any] = {
-    **{name: 3 for name in ("relevance", "coherence", "effectiveness", "efficiency")},
+    **dict.fromkeys(("relevance", "coherence", "effectiveness", "efficiency"), 3),
     "impact": 2,
     "sustainability": 4,
     **{
