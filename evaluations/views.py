@@ -16,3 +16,10 @@ def evaluation(request: HttpRequest, action_id: int) -> HttpResponse:
 
 def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
     raise Http404
+
+
+def measurement_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    raise Http404
+
+
+outcome_evidence = measurement_evidence
