@@ -337,6 +337,13 @@ SPECTACULAR_SETTINGS = {
         "AdministrationTypeEnum": "experts.models.AdministrationType.choices",
         "CefrLevelEnum": "experts.models.CefrLevel.choices",
         "MatchJobStatusEnum": "experts.models.MatchJobStatus.choices",
+        "CbLevelEnum": "requests_app.models.CbLevel.choices",
+        "IndicatorUnitEnum": "evaluations.models.Unit.choices",
+        "IndicatorDirectionEnum": "evaluations.models.Direction.choices",
+        "MeasurementFrequencyEnum": "evaluations.models.Frequency.choices",
+        "ProgressStatusEnum": "evaluations.models.Progress.choices",
+        "EvaluationStatusEnum": "evaluations.models.EvaluationStatus.choices",
+        "RespondentKindEnum": "evaluations.models.RespondentKind.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
