@@ -138,7 +138,10 @@ def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
     (never one deployed on the action as an expert: conflict of interest); the partner gives
     or withdraws consent to publish. Notifies newly assigned evaluators."""
     action = _lock_action(action_id, by)
-    if action.status in (ActionStatus.CLOSED, ActionStatus.CANCELLED):
+    # A partner may still withdraw (or give) consent to publish a closed action: the
+    # public portfolio shows closed actions too.
+    consent_only = by.role == Role.PARTNER and set(data) == {"publish"}
+    if action.status in (ActionStatus.CLOSED, ActionStatus.CANCELLED) and not consent_only:
         raise TransitionNotAllowed(_("A closed or cancelled action cannot change."))
     if by.role == Role.PARTNER:
         unknown = set(data) - {"publish"}
