@@ -78,6 +78,10 @@ def _home_blocks(user: Any) -> dict[str, Any]:
             pending_actions, pending_amendments = actions.approval_queue(user)
             blocks["approvals"] = list(pending_actions[:5])
             blocks["amendment_approvals"] = list(pending_amendments[:5])
+    if user.role == "evaluator":
+        from evaluations import selectors as evaluations
+
+        blocks["my_evaluations"] = list(evaluations.evaluator_home(user)[:5])
     return blocks
 
 

@@ -404,7 +404,7 @@ MATCH_WORKLOAD_DAYS = env.int("MATCH_WORKLOAD_DAYS", 365, minimum=1)
 INDICATOR_ON_TRACK_MARGIN_PERCENT = env.int("INDICATOR_ON_TRACK_MARGIN_PERCENT", 10, minimum=0)
 INDICATOR_AT_RISK_MARGIN_PERCENT = env.int("INDICATOR_AT_RISK_MARGIN_PERCENT", 25, minimum=0)
 # Public feedback form: answers accepted per client address (django-ratelimit syntax).
-FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", "20/h")
+FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", "100/h")
 # Most feedback links staff can create at once for one activity.
 FEEDBACK_LINKS_MAX = env.int("FEEDBACK_LINKS_MAX", 200, minimum=1)
 

@@ -113,3 +113,44 @@ def days_ago(n: int) -> date:
 
 def dec(value: str) -> Decimal:
     return Decimal(value)
+
+
+# --- added for the services, workflow, selectors and notifications tests -----------------
+
+
+def closed_action(partner: Any, staff: Any, approver: Any, *, evaluator: Any) -> Action:
+    """A running action whose evaluation ``evaluator`` submitted and staff then closed."""
+    action = running_action(partner, staff, approver, evaluator=evaluator)
+    submitted_evaluation(action, evaluator, staff=staff, approver=approver, partner=partner)
+    action_services.action_transition(action_id=action.pk, name="close", by=staff, text="")
+    return Action.objects.get(pk=action.pk)
+
+
+def cancelled_action(partner: Any, staff: Any, approver: Any, *, evaluator: Any) -> Action:
+    """An approved action with ``evaluator`` assigned, then cancelled by staff (a cancelled
+    action no longer takes evaluators, so they are assigned first)."""
+    from tests.actions.builders import REASON
+
+    action = running_action(partner, staff, approver, evaluator=evaluator, state="approved")
+    action_services.action_transition(action_id=action.pk, name="cancel", by=staff, text=REASON)
+    return Action.objects.get(pk=action.pk)
+
+
+def engaged_expert(
+    action: Action, staff: Any, state: str, *, user: Any = None, email: str = ""
+) -> Any:
+    """A roster profile deployed on ``action``'s first need, the deployment brought to
+    ``state`` (tests/experts/builders.deployment_in). ``user`` then takes the profile over
+    (the evaluator's own account holding it); ``email`` is the profile's address (an expert
+    account of the same person under another login)."""
+    from experts.models import Expert
+    from tests.experts.builders import deployment_in, first_need, make_expert
+    from tests.factories import UserFactory
+
+    account = UserFactory(expert=True)
+    extra = {"email": email} if email else {}
+    profile = make_expert(account, by=staff, name="Nadia Benali", **extra)
+    deployment = deployment_in(state, first_need(action), profile, staff=staff)
+    if user is not None:
+        Expert.objects.filter(pk=profile.pk).update(user=user)
+    return deployment
