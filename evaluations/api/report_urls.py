@@ -1,5 +1,9 @@
 """API reports (``/api/v1/reports/…``)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from evaluations.api.reports import PortfolioReportView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("reports/portfolio/", PortfolioReportView.as_view(), name="portfolio-report"),
+]
