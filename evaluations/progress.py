@@ -63,6 +63,8 @@ def assess(
     expected = elapsed_share(start, end, measured_on).quantize(Decimal("0.0001"))
     if progress >= 1:
         status = Progress.ACHIEVED
+    elif progress < 0:  # on the wrong side of the baseline: moving away from the target
+        status = Progress.OFF_TRACK
     elif progress >= expected - Decimal(settings.INDICATOR_ON_TRACK_MARGIN_PERCENT) / 100:
         status = Progress.ON_TRACK
     elif progress >= expected - Decimal(settings.INDICATOR_AT_RISK_MARGIN_PERCENT) / 100:

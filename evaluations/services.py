@@ -114,8 +114,6 @@ def unit_value_error(unit: str, value: Decimal) -> str | None:
         return _("Use a whole number from 1 to 5.")
     if unit == Unit.PERCENTAGE and not 0 <= value <= 100:
         return _("A percentage is between 0 and 100.")
-    if abs(value) >= Decimal("1e10"):
-        return _("This number is too large.")
     return None
 
 
@@ -123,6 +121,9 @@ def clean_unit_value(unit: str, raw: Any, name: str, errors: Errors) -> Decimal 
     value = _decimal(raw)
     if value is None:
         errors.setdefault(name, []).append(_("Enter a number."))
+        return None
+    if abs(value) >= Decimal("1e10"):
+        errors.setdefault(name, []).append(_("This number is too large."))
         return None
     if value != value.quantize(Decimal("0.01")):
         errors.setdefault(name, []).append(_("Use at most two decimal places."))
@@ -137,7 +138,10 @@ def clean_unit_value(unit: str, raw: Any, name: str, errors: Errors) -> Decimal 
 def _date(raw: Any, name: str, errors: Errors) -> date | None:
     if isinstance(raw, date):
         return raw
-    parsed = parse_date(str(raw or "").strip()) if raw else None
+    try:
+        parsed = parse_date(str(raw or "").strip()) if raw else None
+    except ValueError:  # well formed but impossible, such as 2025-02-30
+        parsed = None
     if parsed is None:
         errors.setdefault(name, []).append(_("Enter a valid date (YYYY-MM-DD)."))
     return parsed
@@ -166,12 +170,23 @@ def _check_evidence(data: dict[str, Any], errors: Errors) -> Any:
         errors.setdefault("evidence_url", []).append(
             _("Enter a web address starting with http:// or https://.")
         )
+    elif len(url) > 500:
+        errors.setdefault("evidence_url", []).append(
+            _("Keep the web address under 500 characters.")
+        )
     if upload:
         try:
             validate_upload(upload, DOCUMENTS)
         except ApplicationError as exc:
             errors.setdefault("evidence_file", []).append(exc.message)
     return upload or None
+
+
+def _delete_file_on_commit(obj: Measurement | Outcome) -> None:
+    """The evidence file goes once the deletion of its record has committed."""
+    name, storage = obj.evidence_file.name, obj.evidence_file.storage
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 def _attach_evidence(obj: Measurement | Outcome, data: dict[str, Any], upload: Any) -> None:
@@ -235,10 +250,15 @@ def _clean_indicator(
     objective_id = getattr(objective, "pk", objective)
     if objective_id in ("", None):
         clean["objective_id"] = None
-    elif not action.objectives.filter(pk=objective_id).exists():
-        errors.setdefault("objective", []).append(_("Choose one of this action's objectives."))
     else:
-        clean["objective_id"] = int(objective_id)
+        try:
+            objective_id = int(objective_id)
+        except (TypeError, ValueError):
+            objective_id = None
+        if objective_id is None or not action.objectives.filter(pk=objective_id).exists():
+            errors.setdefault("objective", []).append(_("Choose one of this action's objectives."))
+        else:
+            clean["objective_id"] = objective_id
     if clean["unit"]:
         baseline = clean_unit_value(clean["unit"], merged.get("baseline"), "baseline", errors)
         target = clean_unit_value(clean["unit"], merged.get("target"), "target", errors)
@@ -268,7 +288,7 @@ def _may_edit_indicators(action: Action, by: User) -> None:
     if not permissions.can_edit_indicators(by, action):
         if action.status not in permissions.INDICATOR_STATES:
             raise TransitionNotAllowed(
-                _("Indicators of a %(state)s action cannot change.")
+                _("This action is %(state)s: its indicators cannot change.")
                 % {"state": action.get_status_display().lower()}
             )
         raise TransitionForbidden(
@@ -353,7 +373,7 @@ def _may_monitor(action: Action, by: User) -> None:
     if not permissions.can_monitor(by, action):
         if action.status not in permissions.MONITORED_STATES:
             raise TransitionNotAllowed(
-                _("Nothing can be recorded on a %(state)s action.")
+                _("This action is %(state)s: nothing can be recorded on it.")
                 % {"state": action.get_status_display().lower()}
             )
         raise TransitionForbidden(
@@ -396,7 +416,7 @@ def measurement_delete(*, measurement_id: int, by: User) -> None:
     _may_monitor(action, by)
     if by.role == "evaluator" and measurement.recorded_by_id != by.pk:
         raise TransitionForbidden(_("Only programme staff can remove another person's record."))
-    measurement.evidence_file.delete(save=False)
+    _delete_file_on_commit(measurement)
     measurement.delete()
     _refresh_progress(indicator, action)
 
@@ -444,7 +464,7 @@ def outcome_delete(*, outcome_id: int, by: User) -> None:
     _may_monitor(action, by)
     if by.role == "evaluator" and outcome.recorded_by_id != by.pk:
         raise TransitionForbidden(_("Only programme staff can remove another person's record."))
-    outcome.evidence_file.delete(save=False)
+    _delete_file_on_commit(outcome)
     outcome.delete()
 
 
@@ -615,6 +635,11 @@ def _clean_recommendations(raw: Any, errors: Errors) -> list[str] | None:
         return None
     if isinstance(raw, str):
         raw = raw.splitlines()
+    if not isinstance(raw, list | tuple):
+        errors.setdefault("recommendations", []).append(
+            _("Give the recommendations as a list, or one per line.")
+        )
+        return None
     items = []
     for item in raw:
         text = str(item.get("text", "") if isinstance(item, dict) else item).strip()
@@ -648,7 +673,7 @@ def evaluation_save(*, action_id: int, by: User, data: dict[str, Any]) -> FinalE
         raise TransitionNotAllowed(_("A submitted evaluation cannot change."))
     if action.status not in permissions.MONITORED_STATES:
         raise TransitionNotAllowed(
-            _("A %(state)s action cannot be evaluated.")
+            _("This action is %(state)s: it cannot be evaluated.")
             % {"state": action.get_status_display().lower()}
         )
     errors: Errors = {}

@@ -55,7 +55,11 @@ def running_action(
     """An action of ``partner`` brought to ``state`` (as tests/actions/builders.advance),
     its period and activities then moved to cover today, ``evaluator`` assigned."""
     action = advance(
-        make_action(partner, staff, **kwargs), state, staff=staff, approver=approver, partner=partner
+        make_action(partner, staff, **kwargs),
+        state,
+        staff=staff,
+        approver=approver,
+        partner=partner,
     )
     today = timezone.localdate()
     start, end = today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS)
@@ -64,7 +68,9 @@ def running_action(
         start_date=today - timedelta(days=30), end_date=today - timedelta(days=28)
     )
     if evaluator is not None:
-        action_services.action_update(action_id=action.pk, by=staff, data={"evaluators": [evaluator]})
+        action_services.action_update(
+            action_id=action.pk, by=staff, data={"evaluators": [evaluator]}
+        )
     return Action.objects.get(pk=action.pk)
 
 
