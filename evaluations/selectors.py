@@ -141,12 +141,21 @@ def evaluations_for(user: Any) -> QuerySet[FinalEvaluation]:
         qs = qs.filter(action__in=_visible_actions(user), status=EvaluationStatus.SUBMITTED)
     else:
         return qs.none()
-    return qs.select_related(
-        "action", "action__organisation", "action__country", "submitted_by"
-    ).prefetch_related(
-        Prefetch(
-            "recommendations",
-            queryset=Recommendation.objects.select_related("follow_up_request"),
+    return (
+        qs.select_related("action", "action__organisation", "action__country", "submitted_by")
+        .prefetch_related(
+            Prefetch(
+                "recommendations",
+                queryset=Recommendation.objects.select_related("follow_up_request"),
+            )
+        )
+        # The ``submit`` guard reads ``is_assigned`` (no query per row in lists).
+        .annotate(
+            is_assigned=Exists(
+                Action.evaluators.through.objects.filter(
+                    action_id=OuterRef("action_id"), user_id=user.pk
+                )
+            )
         )
     )
 
@@ -223,6 +232,13 @@ def activity_feedback(user: Any, action: Action) -> QuerySet[Activity]:
         )
         .order_by("start_date", "position", "id")
     )
+
+
+def feedback_links_for(user: Any) -> QuerySet[FeedbackLink]:
+    """Feedback links are staff business (they are handed out to participants)."""
+    if not is_staff(user):
+        return FeedbackLink.objects.none()
+    return FeedbackLink.objects.select_related("activity", "activity__action")
 
 
 def feedback_links(activity: Activity) -> QuerySet[FeedbackLink]:

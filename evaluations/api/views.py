@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,7 +17,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from actions.models import Action
 from cbportal.accounts.models import User
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.api.exports import ExportMixin
@@ -308,8 +306,7 @@ class FeedbackLinkViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return FeedbackLink.objects.none()
-        # Staff only (``StaffOnly``), and staff see every action.
-        return FeedbackLink.objects.select_related("activity")
+        return selectors.feedback_links_for(self.request.user)
 
     @extend_schema(
         request=FeedbackLinksCreateSerializer,
@@ -354,15 +351,7 @@ class EvaluationViewSet(
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return FinalEvaluation.objects.none()
-        user = _user(self.request)
-        # The ``submit`` guard reads ``is_assigned`` (no query per row in lists).
-        return selectors.evaluations_for(user).annotate(
-            is_assigned=Exists(
-                Action.evaluators.through.objects.filter(
-                    action_id=OuterRef("action_id"), user_id=user.pk
-                )
-            )
-        )
+        return selectors.evaluations_for(_user(self.request))
 
     def get_object(self) -> FinalEvaluation:
         found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
