@@ -139,9 +139,11 @@ def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
     or withdraws consent to publish. Notifies newly assigned evaluators."""
     action = _lock_action(action_id, by)
     # A partner may still withdraw (or give) consent to publish a closed action: the
-    # public portfolio shows closed actions too.
+    # public portfolio shows closed actions too (never cancelled ones).
     consent_only = by.role == Role.PARTNER and set(data) == {"publish"}
-    if action.status in (ActionStatus.CLOSED, ActionStatus.CANCELLED) and not consent_only:
+    if action.status == ActionStatus.CANCELLED or (
+        action.status == ActionStatus.CLOSED and not consent_only
+    ):
         raise TransitionNotAllowed(_("A closed or cancelled action cannot change."))
     if by.role == Role.PARTNER:
         unknown = set(data) - {"publish"}

@@ -3,20 +3,31 @@ call services (actions/services.py) and selectors."""
 
 from __future__ import annotations
 
+import logging
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from actions import permissions, plan, selectors, services
+from actions.exports import ACTION_COLUMNS, ACTIVITY_COLUMNS
 from actions.forms import (
     ActionCreateForm,
     ActionFilterForm,
@@ -32,9 +43,13 @@ from actions.forms import (
 from actions.models import Action, ActivityType, Amendment, Modality, OriginPreference
 from actions.workflow import ACTION_WORKFLOW, AMENDMENT_WORKFLOW
 from cbportal.core.errors import ApplicationError, NotFound
+from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
 from cbportal.core.models import Language, ThematicArea
 from cbportal.core.selectors import timeline_for
+from evaluations import selectors as evaluation_selectors
+from experts import selectors as expert_selectors
+from experts.models import BOOKED_STATUSES, AdministrationType, Deployment
 from requests_app.models import NeedsAssessment
 
 PAGE_SIZE = 25
@@ -58,14 +73,11 @@ def _get_amendment(user: Any, action: Action, amendment_id: int) -> Amendment:
     return amendment
 
 
-@login_required
-def action_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
-    if user.role not in ("staff", "partner", "evaluator") and not user.is_superuser:
-        raise PermissionDenied
-    form = ActionFilterForm(request.GET or None)
+def listed_actions(user: Any, form: ActionFilterForm) -> QuerySet[Action]:
+    """The actions the user may see, filtered by a valid ``form`` (or unfiltered when it is
+    unbound), newest first: what the list page shows and what it downloads."""
     qs = selectors.action_list(user).order_by("-created_at", "-id")
-    if form.is_valid():
+    if form.is_bound:
         data = form.cleaned_data
         if data.get("status"):
             qs = qs.filter(status=data["status"])
@@ -79,11 +91,39 @@ def action_list(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(gcm_objectives=data["gcm_objective"])
         if data.get("active_on"):
             qs = qs.filter(start_date__lte=data["active_on"], end_date__gte=data["active_on"])
-    page = Paginator(qs.distinct(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return qs.distinct()
+
+
+@login_required
+def action_list(request: HttpRequest) -> HttpResponseBase:
+    """The actions the user may see. ``?export=csv|xlsx`` downloads the filtered list (all
+    pages); with ``rows=activities`` it downloads the activities of those actions."""
+    user: Any = request.user
+    if user.role not in ("staff", "partner", "evaluator") and not user.is_superuser:
+        raise PermissionDenied
+    fmt, refused = download_format(request)
+    form = ActionFilterForm(request.GET or None)
+    valid = not form.is_bound or form.is_valid()
+    if valid and fmt is not None:
+        actions = listed_actions(user, form)
+        if request.GET.get("rows") == "activities":
+            activities = (
+                selectors.activities_for(user)
+                .filter(action__in=actions.values("pk"))
+                .order_by("action__reference", "start_date", "position", "id")
+            )
+            return export_response(activities, ACTIVITY_COLUMNS, fmt=fmt, filename=_("activities"))
+        return export_response(actions, ACTION_COLUMNS, fmt=fmt, filename=_("actions"))
+    page = (
+        Paginator(listed_actions(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        if valid
+        else None
+    )
     return render(
         request,
         "actions/action_list.html",
         {"form": form, "page": page},
+        status=400 if refused or not valid else 200,
     )
 
 
@@ -591,3 +631,162 @@ def amendment_transition(
             request, _("Done: %(action)s.") % {"action": AMENDMENT_WORKFLOW.get(name).display_label}
         )
     return redirect(amendment.get_absolute_url())
+
+
+# --- the per-action report ----------------------------------------------------------------
+
+
+def _report_context(request: HttpRequest, action: Action, *, pdf: bool = False) -> dict[str, Any]:
+    """Everything the report shows, each part scoped as its own page scopes it, in a fixed
+    number of queries (whatever the number of activities, deployments or measurements)."""
+    user: Any = request.user
+    staff = permissions.is_staff(user)
+    objectives = [
+        {"objective": objective, "gaps": sorted(objective.gaps.all(), key=lambda g: g.pk)}
+        for objective in action.objectives.all()
+    ]
+    # Deployments: staff see every one, the partner its confirmed and completed missions
+    # (experts.selectors.deployments_for); evaluators see none of them, only counts.
+    deployments = None
+    deployment_counts = None
+    if staff or user.role == "partner":
+        deployments = list(
+            expert_selectors.deployment_list(user)
+            .filter(need__activity__action=action)
+            .order_by("need__activity__start_date", "expert__full_name", "id")
+        )
+    else:
+        labels = dict(AdministrationType.choices)
+        deployment_counts = [
+            {"label": labels.get(row["expert__administration_type"], ""), **row}
+            for row in Deployment.objects.filter(
+                need__activity__action=action, status__in=BOOKED_STATUSES
+            )
+            .values("expert__administration_type")
+            .annotate(experts=Count("id"), days=Sum("expert_days"))
+            .order_by("expert__administration_type")
+        ]
+    evaluation = evaluation_selectors.evaluation_for_action(user, action)
+    return {
+        "action": action,
+        "objectives": objectives,
+        "activities": list(action.activities.all()),
+        "deployments": deployments,
+        "deployment_counts": deployment_counts,
+        "indicators": list(evaluation_selectors.action_indicators(action)),
+        "outcomes": list(evaluation_selectors.action_outcomes(action)),
+        "feedback": list(evaluation_selectors.activity_feedback(user, action)),
+        "evaluation": evaluation,
+        "recommendations": list(evaluation.recommendations.all()) if evaluation else [],
+        "is_staff": staff,
+        "generated_at": timezone.now(),
+        "pdf": pdf,
+    }
+
+
+def _get_reported_action(user: Any, pk: int) -> Action:
+    """The action, for whoever may see it (``can_view_action``); anyone else gets a 404."""
+    action = _get_action(user, pk)
+    if not permissions.can_view_action(user, action):
+        raise Http404
+    return action
+
+
+@login_required
+def action_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable report of an action: plan, activities, deployments, indicators with
+    their history, outcomes, feedback and the final evaluation (print it, or get the PDF
+    made from the same template)."""
+    action = _get_reported_action(request.user, pk)
+    return render(request, "actions/report.html", _report_context(request, action))
+
+
+def _static_url_fetcher(base_url: str) -> Any:
+    """A WeasyPrint URL fetcher that reads the report's static files (stylesheets, fonts)
+    from the static files finders or the collected files, never over HTTP; anything else
+    (a link to another site, a media file) is not loaded."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    static_base = urljoin(base_url, settings.STATIC_URL)
+
+    class StaticFilesFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if not url.startswith(static_base):
+                raise ValueError(f"not loaded in a PDF: {url}")
+            name = unquote(urlsplit(url[len(static_base) :]).path)
+            content = _static_content(name)
+            if content is None:
+                raise ValueError(f"no static file {name}")
+            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, content, headers={"Content-Type": mime})
+
+    return StaticFilesFetcher()
+
+
+def _static_content(name: str) -> bytes | None:
+    try:
+        found = finders.find(name)
+    except SuspiciousFileOperation:
+        return None
+    if isinstance(found, list):  # pragma: no cover - only with find(..., find_all=True)
+        found = found[0] if found else None
+    if found:
+        with open(found, "rb") as handle:
+            return handle.read()
+    # Collected (and possibly hashed) files in production.
+    try:
+        if staticfiles_storage.exists(name):
+            with staticfiles_storage.open(name) as handle:
+                return bytes(handle.read())
+    except (SuspiciousFileOperation, OSError, ValueError):
+        return None
+    return None
+
+
+@contextmanager
+def _quiet_css_warnings() -> Iterator[None]:
+    """WeasyPrint logs a warning for each rule of Bootstrap it does not support (media
+    features, vendor selectors: some hundred lines a PDF) and fontTools one for each font it
+    converts. Only errors (a stylesheet that failed to load) are worth the log."""
+    names = ("weasyprint", "weasyprint.progress", "fontTools")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@login_required
+def action_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same report as a PDF (A4, numbered pages), made by WeasyPrint from the same
+    template. Without WeasyPrint's system libraries the printable page answers instead,
+    with a 503 saying so."""
+    action = _get_reported_action(request.user, pk)
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError):
+        messages.error(
+            request,
+            _(
+                "The PDF cannot be made on this server right now. Use your browser's "
+                "“Print” on this page (or “Save as PDF”) instead."
+            ),
+        )
+        return render(request, "actions/report.html", _report_context(request, action), status=503)
+    html = render_to_string(
+        "actions/report.html", _report_context(request, action, pdf=True), request=request
+    )
+    base_url = request.build_absolute_uri("/")
+    with _quiet_css_warnings():
+        pdf = HTML(
+            string=html, base_url=base_url, url_fetcher=_static_url_fetcher(base_url)
+        ).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{action.reference}-report.pdf"'
+    return response

@@ -38,7 +38,7 @@ from actions.models import Action, Activity
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
-from cbportal.core.exports import export_response, requested_format
+from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
 from cbportal.core.selectors import timeline_for
 from cbportal.core.uploads import DOCUMENTS
@@ -82,14 +82,6 @@ def _monitored_action(user: Any, pk: int) -> Action:
 def _may_list(user: Any) -> None:
     if not (is_staff(user) or user.role in ("partner", "evaluator")):
         raise PermissionDenied
-
-
-def _export_format(request: HttpRequest) -> tuple[str | None, str | None]:
-    """(format, error): the download asked for with ``?export=``, or why it is refused."""
-    try:
-        return requested_format(request), None
-    except ApplicationError as exc:
-        return None, exc.message
 
 
 # --- "my evaluations" and the evaluation list ----------------------------------------
@@ -150,7 +142,7 @@ def _evaluation_list(request: HttpRequest) -> HttpResponseBase:
     user: Any = request.user
     form = EvaluationFilterForm(request.GET or None, with_status=is_staff(user))
     qs = _filtered_evaluations(user, form)
-    fmt, error = _export_format(request)
+    fmt, error = download_format(request, announce=False)
     if fmt is not None:
         return export_response(qs, EVALUATION_COLUMNS, fmt=fmt, filename="evaluations")
     if error:
@@ -189,7 +181,7 @@ def indicator_list(request: HttpRequest) -> HttpResponseBase:
     user: Any = request.user
     _may_list(user)
     form = IndicatorFilterForm(request.GET or None)
-    fmt, error = _export_format(request)
+    fmt, error = download_format(request, announce=False)
     if fmt is not None:
         export = indicator_rows(_filter_indicators(selectors.indicator_list(user), form))
         return export_response(export, INDICATOR_COLUMNS, fmt=fmt, filename="indicators")

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,9 +28,11 @@ from actions.models import Action, ExpertiseNeed
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
+from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
 from cbportal.core.selectors import timeline_for
 from experts import explain, permissions, selectors, services
+from experts.exports import EXPERT_COLUMNS, deployment_columns
 from experts.forms import (
     AnonymiseForm,
     ConfirmForm,
@@ -113,25 +116,37 @@ def _apply_language_errors(formset: Any, exc: ApplicationError) -> None:
 # --- roster -------------------------------------------------------------------------------------
 
 
+def roster_rows(user: Any, form: RosterSearchForm) -> QuerySet[Expert]:
+    """The roster search of a valid ``form`` (everyone when it is unbound): what the page
+    lists and what it downloads."""
+    return selectors.roster_search(user, form.params() if form.is_bound else {})
+
+
 @login_required
-def roster(request: HttpRequest) -> HttpResponse:
-    """Staff's roster search: filters checked by a form, 25 experts per page."""
+def roster(request: HttpRequest) -> HttpResponseBase:
+    """Staff's roster search: filters checked by a form, 25 experts per page;
+    ``?export=csv|xlsx`` downloads every expert found (never their CV)."""
     user: Any = request.user
     _staff_only(user)
+    fmt, refused = download_format(request)
     form = RosterSearchForm(request.GET or None)
     page = None
-    status = 200
-    if not form.is_bound or form.is_valid():
-        params = form.params() if form.is_bound else {}
-        qs = selectors.roster_search(user, params)
+    valid = not form.is_bound or form.is_valid()
+    if valid:
+        qs = roster_rows(user, form)
+        if fmt is not None:
+            return export_response(
+                qs.prefetch_related("countries_of_experience"),
+                EXPERT_COLUMNS,
+                fmt=fmt,
+                filename=_("experts"),
+            )
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    else:
-        status = 400
     return render(
         request,
         "experts/roster.html",
         {"form": form, "page": page, "vetting_pending": selectors.vetting_queue(user).count()},
-        status=status,
+        status=400 if refused or not valid else 200,
     )
 
 
@@ -637,12 +652,20 @@ def _transition_buttons(deployment: Deployment, user: Any) -> list[dict[str, Any
 
 
 @login_required
-def deployment_board(request: HttpRequest, action_id: int) -> HttpResponse:
+def deployment_board(request: HttpRequest, action_id: int) -> HttpResponseBase:
     """Staff's board for an action: who is shortlisted, invited, accepted, confirmed… per
     need, with the buttons for the allowed transitions."""
     user: Any = request.user
     _staff_only(user)
     action = _get_action(user, action_id)
+    fmt, refused = download_format(request)
+    if fmt is not None:
+        return export_response(
+            listed_deployments(user, action_id=action.pk),
+            deployment_columns(user),
+            fmt=fmt,
+            filename=f"{_('deployments')}-{action.reference}",
+        )
     board = selectors.deployment_board(user, action.pk)
     activities = []
     for activity in action.activities.all():
@@ -674,6 +697,7 @@ def deployment_board(request: HttpRequest, action_id: int) -> HttpResponse:
         request,
         "experts/deployment_board.html",
         {"action": action, "activities": activities},
+        status=400 if refused else 200,
     )
 
 
@@ -750,17 +774,45 @@ def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def listed_deployments(
+    user: Any, form: DeploymentFilterForm | None = None, *, action_id: int | None = None
+) -> QuerySet[Deployment]:
+    """The deployments the user may see (of one action when ``action_id`` is given),
+    filtered by a valid ``form``, newest first: what the list and the board download."""
+    qs = selectors.deployment_list(user)
+    if action_id is not None:
+        qs = qs.filter(need__activity__action_id=action_id)
+    if form is not None and form.is_bound and form.cleaned_data.get("status"):
+        qs = qs.filter(status=form.cleaned_data["status"])
+    return qs.order_by("-created_at", "-id")
+
+
 @login_required
-def deployment_list(request: HttpRequest) -> HttpResponse:
+def deployment_list(request: HttpRequest) -> HttpResponseBase:
     user: Any = request.user
     if not (is_staff(user) or user.role in ("expert", "partner")):
         raise PermissionDenied
+    fmt, refused = download_format(request)
     form = DeploymentFilterForm(request.GET or None)
-    qs = selectors.deployment_list(user)
-    if form.is_valid() and form.cleaned_data.get("status"):
-        qs = qs.filter(status=form.cleaned_data["status"])
-    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "experts/deployment_list.html", {"form": form, "page": page})
+    valid = not form.is_bound or form.is_valid()
+    if valid and fmt is not None:
+        return export_response(
+            listed_deployments(user, form),
+            deployment_columns(user),
+            fmt=fmt,
+            filename=_("deployments"),
+        )
+    page = (
+        Paginator(listed_deployments(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        if valid
+        else None
+    )
+    return render(
+        request,
+        "experts/deployment_list.html",
+        {"form": form, "page": page},
+        status=400 if refused or not valid else 200,
+    )
 
 
 def _deployment_context(

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,9 +22,11 @@ from cbportal.core.errors import (
     ApplicationError,
     NotFound,
 )
+from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
 from cbportal.core.selectors import timeline_for
 from requests_app import permissions, selectors, services, sla
+from requests_app.exports import REQUEST_COLUMNS, TRIAGE_COLUMNS
 from requests_app.forms import (
     AssessmentForm,
     AttachmentForm,
@@ -32,7 +35,7 @@ from requests_app.forms import (
     TransitionForm,
     TriageFilterForm,
 )
-from requests_app.models import CbLevel, RequestAttachment, RequestStatus
+from requests_app.models import AssistanceRequest, CbLevel, RequestAttachment, RequestStatus
 from requests_app.workflow import ASSESSMENT_WORKFLOW, REQUEST_WORKFLOW
 
 PAGE_SIZE = 25
@@ -50,36 +53,54 @@ def _staff_only(user: Any) -> None:
         raise PermissionDenied
 
 
+def listed_requests(user: Any, status: str = "") -> QuerySet[AssistanceRequest]:
+    """The request list as the page shows it (and downloads it), newest first."""
+    qs = selectors.request_list(user).order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
 @login_required
-def request_list(request: HttpRequest) -> HttpResponse:
-    """Partners: their organisation's requests. Staff: every request, filterable."""
+def request_list(request: HttpRequest) -> HttpResponseBase:
+    """Partners: their organisation's requests. Staff: every request, filterable. With
+    ``?export=csv|xlsx`` the same list (all pages) downloads."""
     user: Any = request.user
     if user.role not in ("partner", "staff") and not user.is_superuser:
         raise PermissionDenied
-    qs = selectors.request_list(user).order_by("-created_at", "-id")
+    fmt, refused = download_format(request)
     status = request.GET.get("status", "")
-    if status in RequestStatus.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    status_error = ""
+    if status and status not in RequestStatus.values:
+        status_error = _("Choose a status from the list.")
+    elif fmt is not None:
+        return export_response(
+            listed_requests(user, status), REQUEST_COLUMNS, fmt=fmt, filename=_("requests")
+        )
+    page = (
+        None
+        if status_error
+        else Paginator(listed_requests(user, status), PAGE_SIZE).get_page(request.GET.get("page"))
+    )
     return render(
         request,
         "requests_app/request_list.html",
         {
             "page": page,
             "status": status,
+            "status_error": status_error,
             "statuses": RequestStatus.choices,
             "can_create": permissions.can_create_request(user),
         },
+        status=400 if refused or status_error else 200,
     )
 
 
-@login_required
-def triage_queue(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
-    _staff_only(user)
-    form = TriageFilterForm(request.GET or None)
+def triage_rows(user: Any, form: TriageFilterForm) -> QuerySet[AssistanceRequest]:
+    """The triage queue filtered by a valid ``form`` (or unfiltered when it is unbound),
+    as the page shows it and downloads it."""
     qs = selectors.triage_queue(user)
-    if form.is_valid():
+    if form.is_bound:
         data = form.cleaned_data
         if data.get("status"):
             qs = qs.filter(status=data["status"])
@@ -95,12 +116,29 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(sla.pending_sla_filter(data["sla"]))
         if data.get("sort") == "newest":
             qs = qs.order_by("-submitted_at", "-id")
-    page = Paginator(qs.distinct(), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(r, sla.triage_sla(r)) for r in page.object_list]
+    return qs.distinct()
+
+
+@login_required
+def triage_queue(request: HttpRequest) -> HttpResponseBase:
+    user: Any = request.user
+    _staff_only(user)
+    fmt, refused = download_format(request)
+    form = TriageFilterForm(request.GET or None)
+    valid = not form.is_bound or form.is_valid()
+    if valid and fmt is not None:
+        return export_response(
+            triage_rows(user, form), TRIAGE_COLUMNS, fmt=fmt, filename=_("triage queue")
+        )
+    page, rows = None, []
+    if valid:
+        page = Paginator(triage_rows(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [(r, sla.triage_sla(r)) for r in page.object_list]
     return render(
         request,
         "requests_app/triage_queue.html",
         {"form": form, "page": page, "rows": rows},
+        status=400 if refused or not valid else 200,
     )
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,10 +20,14 @@ from actions.api.serializers import (
     AmendmentSerializer,
     ExpertiseNeedSerializer,
 )
+from actions.exports import ACTION_COLUMNS, ACTIVITY_COLUMNS
 from actions.models import Action, ActionStatus, Activity, Amendment, ExpertiseNeed
 from cbportal.accounts.models import User
+from cbportal.core.api.exports import ExportMixin
+from cbportal.core.api.filters import VisibleChoiceFilter
 from cbportal.core.api.transitions import transition_schema, transition_text
 from cbportal.core.errors import ApplicationError, NotFound
+from requests_app.api.views import visible_organisations
 
 
 def _user(request: Any) -> User:
@@ -47,7 +53,12 @@ class ActionFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=ActionStatus.choices)
     country = filters.CharFilter(field_name="country__code", lookup_expr="iexact")
     region = filters.CharFilter(field_name="country__region")
-    organisation = filters.NumberFilter(field_name="organisation_id")
+    organisation = VisibleChoiceFilter(
+        visible_organisations,
+        message=gettext_lazy(
+            "There is no organisation %(value)s among those whose actions you may see."
+        ),
+    )
     thematic_area = filters.CharFilter(field_name="thematic_areas__slug", distinct=True)
     gcm_objective = filters.NumberFilter(field_name="gcm_objectives__number", distinct=True)
     starts_after = filters.DateFilter(field_name="start_date", lookup_expr="gte")
@@ -58,7 +69,9 @@ class ActionFilter(filters.FilterSet):
         fields = ["status", "country", "region", "organisation", "thematic_area", "gcm_objective"]
 
 
+# The download takes the list's filters, search and ordering: show them in the schema.
 class ActionViewSet(
+    ExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -72,6 +85,8 @@ class ActionViewSet(
 
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
+    export_columns = ACTION_COLUMNS
+    export_filename = "actions"
     search_fields = ["reference", "title", "summary"]
     ordering_fields = ["created_at", "start_date", "reference", "status"]
     ordering = ["-created_at", "-id"]
@@ -308,8 +323,15 @@ class ActionViewSet(
         return Response(AmendmentSerializer(amendment, context={"request": request}).data)
 
 
+def _visible_actions(user: Any) -> QuerySet[Action]:
+    return selectors.actions_for(user) if user is not None else Action.objects.none()
+
+
 class ActivityFilter(filters.FilterSet):
-    action = filters.NumberFilter(field_name="action_id")
+    action = VisibleChoiceFilter(
+        _visible_actions,
+        message=gettext_lazy("There is no action %(value)s among those you may see."),
+    )
     starts_after = filters.DateFilter(field_name="start_date", lookup_expr="gte")
     starts_before = filters.DateFilter(field_name="start_date", lookup_expr="lte")
 
@@ -325,12 +347,15 @@ def _activity_item(data: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-class ActivityViewSet(viewsets.ModelViewSet):
+# The download takes the list's filters, search and ordering: show them in the schema.
+class ActivityViewSet(ExportMixin, viewsets.ModelViewSet):
     """Activities of actions the user may see. They change while the action is in design;
     an agreed plan changes through an amendment."""
 
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilter
+    export_columns = ACTIVITY_COLUMNS
+    export_filename = "activities"
     search_fields = ["title", "description", "city"]
     ordering_fields = ["start_date", "title"]
     ordering = ["start_date", "id"]

@@ -70,6 +70,21 @@ def requested_format(request: HttpRequest, param: str = "export") -> str | None:
     return fmt
 
 
+def download_format(
+    request: HttpRequest, *, announce: bool = True
+) -> tuple[str | None, str | None]:
+    """For list pages: (``csv``/``xlsx`` or None, why the format asked for is refused or
+    None). With ``announce`` the refusal is also added to the page's messages."""
+    try:
+        return requested_format(request), None
+    except ApplicationError as exc:
+        if announce:
+            from django.contrib import messages
+
+            messages.error(request, exc.message)
+        return None, exc.message
+
+
 def plain(value: Any) -> Any:
     """A cell value: numbers and dates stay typed; everything else becomes text."""
     if value is None:

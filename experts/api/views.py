@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -18,12 +26,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from actions import selectors as action_selectors
-from actions.models import ExpertiseNeed
+from actions.models import Action, Activity, ExpertiseNeed
 from cbportal.accounts.models import Country, Region, User
 from cbportal.accounts.permissions import is_staff
+from cbportal.core.api.exports import ExportMixin
+from cbportal.core.api.filters import VisibleChoiceFilter
 from cbportal.core.api.transitions import transition_schema, transition_text
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
+from cbportal.core.exports import Column
 from cbportal.core.models import Language, ThematicArea
 from experts import permissions, selectors, services
 from experts.api.serializers import (
@@ -40,6 +51,7 @@ from experts.api.serializers import (
     UnavailabilityAddedSerializer,
     UnavailabilitySerializer,
 )
+from experts.exports import EXPERT_COLUMNS, deployment_columns
 from experts.models import (
     AdministrationType,
     CefrLevel,
@@ -131,7 +143,13 @@ class RosterFilter(filters.FilterSet):
         return selectors.roster_search(self.request.user, params)
 
 
+@extend_schema_view(
+    # Distinct from the expert's own data export (``experts/{id}/export/``); the download
+    # takes the roster search's filters and ordering: show them in the schema.
+    export=extend_schema(operation_id="v1_experts_roster_export")
+)
 class ExpertViewSet(
+    ExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -144,6 +162,8 @@ class ExpertViewSet(
 
     serializer_class = ExpertSerializer
     filterset_class = RosterFilter
+    export_columns = EXPERT_COLUMNS
+    export_filename = "experts"
     ordering_fields = ["full_name", "created_at", "years_experience", "vetting_status"]
     ordering = ["full_name", "id"]
     conflict_actions = (
@@ -295,8 +315,10 @@ class ExpertViewSet(
         responses={200: OpenApiTypes.OBJECT},
         description="The expert or staff: everything CB Portal holds about the expert (JSON).",
     )
-    @route(detail=True, methods=["get"])
-    def export(self, request: Request, pk: Any = None) -> Response:
+    # Named ``data_export`` (URL unchanged) because ``export`` is the roster download of
+    # ExportMixin (``GET experts/export/?file=csv|xlsx``).
+    @route(detail=True, methods=["get"], url_path="export", url_name="data-export")
+    def data_export(self, request: Request, pk: Any = None) -> Response:
         expert = self.get_object()
         data = services.expert_export(expert_id=expert.pk, by=_user(request))
         response = Response(data)
@@ -330,19 +352,81 @@ class ExpertViewSet(
 # --- deployments --------------------------------------------------------------------------
 
 
+# What a deployment filter may name: what the user may see on its own, or through one of
+# the deployments they may see (an expert sees the action of their mission, not the
+# action itself). Anything else is refused (400), not answered with an empty list.
+
+
+def _seen_deployments(user: Any) -> Any:
+    return selectors.deployments_for(user)
+
+
+def _filter_experts(user: Any) -> QuerySet[Expert]:
+    if user is None:
+        return Expert.objects.none()
+    return Expert.objects.filter(
+        Q(pk__in=selectors.experts_for(user).values("pk"))
+        | Q(pk__in=_seen_deployments(user).values("expert_id"))
+    )
+
+
+def _filter_needs(user: Any) -> QuerySet[ExpertiseNeed]:
+    if user is None:
+        return ExpertiseNeed.objects.none()
+    return ExpertiseNeed.objects.filter(
+        Q(pk__in=action_selectors.needs_for(user).values("pk"))
+        | Q(pk__in=_seen_deployments(user).values("need_id"))
+    )
+
+
+def _filter_actions(user: Any) -> QuerySet[Action]:
+    if user is None:
+        return Action.objects.none()
+    return Action.objects.filter(
+        Q(pk__in=action_selectors.actions_for(user).values("pk"))
+        | Q(pk__in=_seen_deployments(user).values("need__activity__action_id"))
+    )
+
+
+def _filter_activities(user: Any) -> QuerySet[Activity]:
+    if user is None:
+        return Activity.objects.none()
+    return Activity.objects.filter(
+        Q(pk__in=action_selectors.activities_for(user).values("pk"))
+        | Q(pk__in=_seen_deployments(user).values("need__activity_id"))
+    )
+
+
 class DeploymentFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=DeploymentStatus.choices)
-    expert = filters.NumberFilter(field_name="expert_id")
-    expertise_need = filters.NumberFilter(field_name="need_id")
-    action = filters.NumberFilter(field_name="need__activity__action_id")
-    activity = filters.NumberFilter(field_name="need__activity_id")
+    expert = VisibleChoiceFilter(
+        _filter_experts,
+        message=gettext_lazy("There is no expert %(value)s among those you may see."),
+    )
+    expertise_need = VisibleChoiceFilter(
+        _filter_needs,
+        field_name="need",
+        message=gettext_lazy("There is no expertise need %(value)s among those you may see."),
+    )
+    action = VisibleChoiceFilter(
+        _filter_actions,
+        field_name="need__activity__action",
+        message=gettext_lazy("There is no action %(value)s among those you may see."),
+    )
+    activity = VisibleChoiceFilter(
+        _filter_activities,
+        field_name="need__activity",
+        message=gettext_lazy("There is no activity %(value)s among those you may see."),
+    )
 
     class Meta:
         model = Deployment
         fields = ["status", "expert", "expertise_need", "action", "activity"]
 
 
+# The download takes the list's filters, search and ordering: show them in the schema.
 class DeploymentViewSet(
+    ExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -356,6 +440,7 @@ class DeploymentViewSet(
 
     serializer_class = DeploymentSerializer
     filterset_class = DeploymentFilter
+    export_filename = "deployments"
     ordering_fields = ["created_at", "invited_at", "expires_at", "start_date", "status"]
     ordering = ["-created_at", "-id"]
     conflict_actions = (
@@ -370,6 +455,11 @@ class DeploymentViewSet(
         "rate",
     )
     queryset = Deployment.objects.none()
+
+    @property
+    def export_columns(self) -> Sequence[Column]:  # type: ignore[override]
+        # The match score and the rating are not everyone's to read (as in the serializer).
+        return deployment_columns(self.request.user)
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):

@@ -2,16 +2,25 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cbportal.accounts.models import User
+from cbportal.accounts.models import Organisation, User
+from cbportal.accounts.permissions import is_staff
+from cbportal.core.api.exports import ExportMixin
+from cbportal.core.api.filters import VisibleChoiceFilter
 from cbportal.core.api.transitions import transition_schema, transition_text
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import NotFound
@@ -23,6 +32,7 @@ from requests_app.api.serializers import (
     RequestDetailSerializer,
     RequestSerializer,
 )
+from requests_app.exports import REQUEST_COLUMNS
 from requests_app.models import AssessmentStatus, AssistanceRequest, NeedsAssessment, RequestStatus
 
 
@@ -30,11 +40,23 @@ def _user(request: Any) -> User:
     return cast(User, request.user)  # IsAuthenticated guards every view here
 
 
+@extend_schema_field(OpenApiTypes.INT)
+def visible_organisations(user: Any) -> QuerySet[Organisation]:
+    if user is None:
+        return Organisation.objects.none()
+    if is_staff(user):
+        return Organisation.objects.all()
+    return Organisation.objects.filter(pk=user.organisation_id)
+
+
 class RequestFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=RequestStatus.choices)
     country = filters.CharFilter(field_name="country__code", lookup_expr="iexact")
     region = filters.CharFilter(field_name="country__region")
-    organisation = filters.NumberFilter(field_name="organisation_id")
+    organisation = VisibleChoiceFilter(
+        visible_organisations,
+        message=_("There is no organisation %(value)s among those whose requests you may see."),
+    )
     thematic_area = filters.CharFilter(field_name="thematic_areas__slug", distinct=True)
     gcm_objective = filters.NumberFilter(field_name="gcm_objectives__number", distinct=True)
     submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
@@ -45,7 +67,9 @@ class RequestFilter(filters.FilterSet):
         fields = ["status", "country", "region", "organisation", "thematic_area", "gcm_objective"]
 
 
+# The download takes the list's filters, search and ordering: show them in the schema.
 class RequestViewSet(
+    ExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -57,6 +81,8 @@ class RequestViewSet(
     ``request-info``, ``accept``, ``decline``). Another organisation's request is a 404."""
 
     filterset_class = RequestFilter
+    export_columns = REQUEST_COLUMNS
+    export_filename = "requests"
     conflict_actions = (
         "update",
         "partial_update",

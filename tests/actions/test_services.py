@@ -271,8 +271,9 @@ def test_it_refuses_edits_from_an_assigned_evaluator(designed_action, staff, eva
         services.action_update(action_id=designed_action.pk, by=evaluator, data={"summary": "X"})
 
 
-@pytest.mark.parametrize("state", ["cancelled", "closed"])
-@pytest.mark.parametrize("persona", ["staff", "partner"])
+@pytest.mark.parametrize(
+    ("state", "persona"), [("cancelled", "staff"), ("cancelled", "partner"), ("closed", "staff")]
+)
 def test_it_changes_nothing_once_closed_or_cancelled(action_in, personas, state, persona):
     action = action_in("cancelled") if state == "cancelled" else _close(action_in("completed"))
     data = {"publish": True} if persona == "partner" else {"title": "Renamed", "publish": True}
@@ -280,6 +281,18 @@ def test_it_changes_nothing_once_closed_or_cancelled(action_in, personas, state,
         services.action_update(action_id=action.pk, by=personas[persona], data=data)
     action = Action.objects.get(pk=action.pk)
     assert (action.title, action.publish) == ("Labour migration information system", False)
+
+
+def test_the_partner_may_still_withdraw_consent_to_publish_a_closed_action(action_in, partner):
+    action = _close(action_in("completed"))
+    services.action_update(action_id=action.pk, by=partner, data={"publish": True})
+    assert Action.objects.get(pk=action.pk).publish is True
+    services.action_update(action_id=action.pk, by=partner, data={"publish": False})
+    assert Action.objects.get(pk=action.pk).publish is False
+    with pytest.raises(TransitionNotAllowed):  # nothing else
+        services.action_update(
+            action_id=action.pk, by=partner, data={"publish": True, "title": "Renamed"}
+        )
 
 
 # --- action_plan_edit -------------------------------------------------------------------

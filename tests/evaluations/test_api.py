@@ -1579,14 +1579,15 @@ def test_it_exports_only_the_indicators_the_user_may_see(
     api = api_as(users[who])
 
     rows = csv_rows(api.get(f"{INDICATORS}export/", {"file": "csv"}))
-    # Naming another organisation's action in the filter does not widen the scope.
-    foreign = csv_rows(
-        api.get(f"{INDICATORS}export/", {"file": "csv", "action": world.other_indicator.action_id})
+    # Naming another organisation's action in the filter is refused, not silently empty.
+    foreign = api.get(
+        f"{INDICATORS}export/", {"file": "csv", "action": world.other_indicator.action_id}
     )
 
     assert {row["Indicator"] for row in rows} == expected_names
     if who != "partner2":
-        assert foreign == []
+        assert foreign.status_code == 400
+        assert list(errors(foreign)) == ["action"]
 
 
 @pytest.mark.parametrize("path", [INDICATORS, EVALUATIONS])

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from cbportal.core.errors import ApplicationError
@@ -27,6 +28,26 @@ FILE_PARAMETER = OpenApiParameter(
 )
 
 
+class _FileRenderer(BaseRenderer):
+    """Lets a client ask for the file's type in ``Accept``: the download itself is an
+    ``HttpResponse`` the view builds; only an error (a dict) passes through here, as JSON."""
+
+    charset = None
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return JSONRenderer().render(data)
+
+
+class CsvRenderer(_FileRenderer):
+    media_type, format = "text/csv", "csv"
+
+
+class XlsxRenderer(_FileRenderer):
+    media_type, format = FORMATS["xlsx"], "xlsx"
+
+
 class ExportMixin:
     """Add to a list viewset with ``export_columns`` and ``export_filename``; override
     ``export_rows`` to turn the queryset into rows (e.g. one row per measurement)."""
@@ -39,6 +60,7 @@ class ExportMixin:
 
     @extend_schema(
         parameters=[FILE_PARAMETER],
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV file"),
             (
@@ -48,7 +70,13 @@ class ExportMixin:
         },
         description="The list, with the same filters and scope, as a CSV or XLSX download.",
     )
-    @action(detail=False, methods=["get"], url_path="export", pagination_class=None)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        pagination_class=None,
+        renderer_classes=[JSONRenderer, CsvRenderer, XlsxRenderer],
+    )
     def export(self, request: Request) -> Any:
         fmt = requested_format(request, "file")  # type: ignore[arg-type]
         if fmt is None:
