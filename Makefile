@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching clean
+.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,18 @@ bench-matching: install
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cbportal_bench'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_bench OWNER cbportal"
 	DATABASE_URL="$(BENCH_DATABASE_URL)" $(PY) bench/matching.py $(BENCH_ARGS)
+
+## Benchmark the portfolio dashboard and report API on PostgreSQL with 50,000 requests and
+## 20,000 actions (its own database, created here; results into docs/performance.md).
+BENCH_DASH_DATABASE_URL ?= postgres://cbportal:cbportal@127.0.0.1:5432/cbportal_bench_dash
+BENCH_DASH_ARGS ?= --write docs/performance.md
+bench-dashboard: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432"; exit 1; }
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='cbportal'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE ROLE cbportal LOGIN CREATEDB PASSWORD 'cbportal'"
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cbportal_bench_dash'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_bench_dash OWNER cbportal"
+	DATABASE_URL="$(BENCH_DASH_DATABASE_URL)" $(PY) bench/dashboard.py $(BENCH_DASH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -880,6 +880,8 @@ def _copy_value(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if hasattr(value, "adapted") and hasattr(value, "dumps"):  # a JSONField's psycopg2 Json
+        return str(value.dumps(value.adapted))
     return str(value)
 
 

@@ -121,9 +121,13 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
 
         from actions import demo as actions_demo
+        from evaluations import demo as evaluations_demo
         from experts import demo as experts_demo
         from requests_app import demo as requests_demo
 
         cases = requests_demo.seed(organisations) + actions_demo.seed()
         # The roster staffs the demo actions' expertise needs: it comes after them.
-        return cases, experts_demo.seed()
+        experts = experts_demo.seed()
+        # Monitoring and evaluation follow the actions and their missions.
+        evaluations_demo.seed()
+        return cases, experts
