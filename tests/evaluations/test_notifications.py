@@ -227,14 +227,6 @@ def test_every_email_renders_in_the_recipients_language(every_event, event, lang
     assert "{%" not in email.body + html and "{{" not in email.body + html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "MISSING: the French and Spanish catalogues (locale/) do not yet hold the strings of "
-        "the new evaluation emails (subjects and bodies); run makemessages, translate, "
-        "compilemessages. Remove this marker then."
-    ),
-)
 @pytest.mark.parametrize("event", EVENTS)
 def test_every_email_is_translated(every_event, event):
     notification = every_event[event]

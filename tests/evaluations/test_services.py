@@ -485,7 +485,9 @@ def test_nothing_is_recorded_on_a_closed_action(partner, staff, approver, evalua
     submitted_evaluation(action, evaluator, staff=staff, approver=approver, partner=partner)
     action_services.action_transition(action_id=action.pk, name="close", by=staff, text="")
     for user in (staff, evaluator):
-        with pytest.raises(TransitionNotAllowed, match="This action is closed: nothing can be recorded"):
+        with pytest.raises(
+            TransitionNotAllowed, match="This action is closed: nothing can be recorded"
+        ):
             measure(indicator, user, "40")
         with pytest.raises(TransitionNotAllowed):
             services.measurement_delete(measurement_id=measurement.pk, by=user)
@@ -498,14 +500,18 @@ def test_nothing_is_recorded_on_a_cancelled_action(partner, staff, approver, eva
     action_services.action_transition(
         action_id=action.pk, name="cancel", by=staff, text="The ministry withdrew."
     )
-    with pytest.raises(TransitionNotAllowed, match="This action is cancelled: nothing can be recorded"):
+    with pytest.raises(
+        TransitionNotAllowed, match="This action is cancelled: nothing can be recorded"
+    ):
         measure(indicator, staff, "30")
 
 
 def test_nothing_is_recorded_while_the_action_is_designed(partner, staff, approver, evaluator):
     action = running_action(partner, staff, approver, evaluator=evaluator, state="design")
     indicator = make_indicator(action, staff)
-    with pytest.raises(TransitionNotAllowed, match="This action is in design: nothing can be recorded"):
+    with pytest.raises(
+        TransitionNotAllowed, match="This action is in design: nothing can be recorded"
+    ):
         measure(indicator, staff, "30")
 
 
@@ -734,7 +740,9 @@ def test_indicators_of_a_closed_or_cancelled_action_do_not_change(
         )
     assert fresh(action).status == state
     for user in (staff, evaluator):
-        with pytest.raises(TransitionNotAllowed, match=f"This action is {state}: its indicators cannot change"):
+        with pytest.raises(
+            TransitionNotAllowed, match=f"This action is {state}: its indicators cannot change"
+        ):
             make_indicator(action, user)
         with pytest.raises(TransitionNotAllowed):
             services.indicator_update(indicator_id=indicator.pk, by=user, data={"name": "New"})

@@ -276,7 +276,9 @@ def test_the_refusal_reads_well_for_an_action_in_design(partner, staff, approver
 
 def test_a_cancelled_action_is_not_evaluated(partner, staff, approver, evaluator):
     action = cancelled_action(partner, staff, approver, evaluator=evaluator)
-    with pytest.raises(TransitionNotAllowed, match=r"This action is cancelled: it cannot be evaluated\."):
+    with pytest.raises(
+        TransitionNotAllowed, match=r"This action is cancelled: it cannot be evaluated\."
+    ):
         complete_evaluation(action, evaluator)
     assert not FinalEvaluation.objects.exists()
 
