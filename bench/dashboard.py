@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +49,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cbportal.settings.base")
 # Measured as production runs: with DEBUG on, Django would also log every query.
 os.environ.setdefault("DEBUG", "false")
 
-from bench.matching import (  # noqa: E402 - after the environment above
+from bench import matching  # noqa: E402 - after the environment above
+from bench.matching import (  # noqa: E402
     QueryTimer,
     ensure_database,
     load_average,
@@ -60,6 +61,7 @@ from bench.matching import (  # noqa: E402 - after the environment above
 )
 
 DEFAULT_URL = "postgres://cbportal:cbportal@127.0.0.1:5432/cbportal_bench_dash"
+SCRIPT = "bench/dashboard.py"
 SEED = "cbportal-bench-dashboard"
 DOMAIN = "bench-dash.cbportal.localhost"
 REFERENCE_PREFIX = "BR-"  # the benchmark's requests: BR-000001 … (drafts have none)
@@ -95,47 +97,26 @@ LEVELS = ("individual", "organisational", "enabling_environment")
 DAC = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
 
 
-def fail(message: str) -> None:
-    print(f"bench/dashboard.py: {message}", file=sys.stderr)
-    sys.exit(2)
+def fail(message: str) -> NoReturn:
+    matching.fail(message, script=SCRIPT)
 
 
 def check_url(url: str, force: bool) -> dict[str, Any]:
-    import environ
-
-    if not url or url.startswith("sqlite"):
-        fail(
-            "this benchmark measures PostgreSQL and refuses to run on SQLite "
-            f"(DATABASE_URL is {url or 'not set, so the embedded SQLite default applies'}).\n"
-            f"  Run: DATABASE_URL={DEFAULT_URL} .venv/bin/python bench/dashboard.py\n"
-            "  or:  make bench-dashboard"
-        )
-    config = environ.Env.db_url_config(url)
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        fail(f"DATABASE_URL must point at PostgreSQL, not {config['ENGINE']}.")
-    if "bench" not in str(config["NAME"]) and not force:
-        fail(
-            f"the database {config['NAME']!r} does not look like a benchmark database; the "
-            "benchmark loads 50,000 synthetic requests and 20,000 actions into it. Use a "
-            "database whose name contains 'bench' (e.g. cbportal_bench_dash), or pass --force."
-        )
-    return config
+    return matching.check_url(
+        url,
+        force,
+        script=SCRIPT,
+        target="bench-dashboard",
+        default_url=DEFAULT_URL,
+        loads="50,000 synthetic requests and 20,000 actions",
+    )
 
 
 def drop_database(config: dict[str, Any]) -> None:
     """``--fresh``: drop the benchmark database (its name contains "bench")."""
-    import psycopg2
     from psycopg2 import sql
 
-    params = {
-        "dbname": "postgres",
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-    }
-    conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
-    conn.autocommit = True
+    conn = matching.admin_connection(config)
     with conn.cursor() as cursor:
         print(f"Dropping database {config['NAME']}")
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(config["NAME"])))
@@ -979,19 +960,9 @@ def where_time_goes(dissected: dict[str, Any]) -> list[str]:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's generated section of ``path`` (or add it at the end),
-    keeping everything else — the matching benchmark's section included."""
-    if path.exists():
-        text = path.read_text()
-        if START_MARK in text and END_MARK in text:
-            before, rest = text.split(START_MARK, 1)
-            after = rest.split(END_MARK, 1)[1]
-            text = before + section.rstrip("\n") + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-    else:
-        text = "# Performance\n\n" + section
-    path.write_text(text)
+    """Replace this benchmark's generated section of ``path`` (the matching benchmark's
+    stays)."""
+    matching.write_section(path, section, start=START_MARK, end=END_MARK)
 
 
 # --- main ------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,40 +78,53 @@ NEED_SPECS: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, int, int
 ]  # fmt: skip
 
 
-def fail(message: str) -> None:
-    print(f"bench/matching.py: {message}", file=sys.stderr)
+def fail(message: str, *, script: str = "bench/matching.py") -> NoReturn:
+    print(f"{script}: {message}", file=sys.stderr)
     sys.exit(2)
 
 
 # --- the database -----------------------------------------------------------------------
 
 
-def check_url(url: str, force: bool) -> dict[str, Any]:
+def check_url(
+    url: str,
+    force: bool,
+    *,
+    script: str = "bench/matching.py",
+    target: str = "bench-matching",
+    default_url: str = DEFAULT_URL,
+    loads: str = "up to 100,000 synthetic experts",
+) -> dict[str, Any]:
+    """The database settings of ``url``, refusing SQLite, other engines and a database
+    whose name does not say "bench" (unless ``force``). Shared by every benchmark."""
     import environ
 
     if not url or url.startswith("sqlite"):
         fail(
             "this benchmark measures PostgreSQL and refuses to run on SQLite "
             f"(DATABASE_URL is {url or 'not set, so the embedded SQLite default applies'}).\n"
-            f"  Run: DATABASE_URL={DEFAULT_URL} .venv/bin/python bench/matching.py\n"
-            "  or:  make bench-matching"
+            f"  Run: DATABASE_URL={default_url} .venv/bin/python {script}\n"
+            f"  or:  make {target}",
+            script=script,
         )
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] != "django.db.backends.postgresql":
-        fail(f"DATABASE_URL must point at PostgreSQL, not {config['ENGINE']}.")
+        fail(f"DATABASE_URL must point at PostgreSQL, not {config['ENGINE']}.", script=script)
     if "bench" not in str(config["NAME"]) and not force:
+        example = default_url.rsplit("/", 1)[-1]
         fail(
             f"the database {config['NAME']!r} does not look like a benchmark database; the "
-            "benchmark loads up to 100,000 synthetic experts into it. Use a database whose "
-            "name contains 'bench' (e.g. cbportal_bench), or pass --force."
+            f"benchmark loads {loads} into it. Use a database whose name contains 'bench' "
+            f"(e.g. {example}), or pass --force.",
+            script=script,
         )
     return config
 
 
-def ensure_database(config: dict[str, Any]) -> None:
-    """Create the benchmark database when it is missing (the role needs CREATEDB)."""
+def admin_connection(config: dict[str, Any]) -> Any:
+    """An autocommit connection to the server's ``postgres`` database as the benchmark's
+    role (to create or drop the benchmark database)."""
     import psycopg2
-    from psycopg2 import sql
 
     params = {
         "dbname": "postgres",
@@ -120,11 +133,20 @@ def ensure_database(config: dict[str, Any]) -> None:
         "host": config.get("HOST") or None,
         "port": config.get("PORT") or None,
     }
+    conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
+    conn.autocommit = True
+    return conn
+
+
+def ensure_database(config: dict[str, Any]) -> None:
+    """Create the benchmark database when it is missing (the role needs CREATEDB)."""
+    import psycopg2
+    from psycopg2 import sql
+
     try:
-        conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
+        conn = admin_connection(config)
     except psycopg2.Error as exc:
         fail(f"cannot reach PostgreSQL: {exc}".strip())
-    conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
         if cursor.fetchone() is None:
@@ -776,13 +798,16 @@ def report(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the generated section of ``path`` (or add it), keeping the rest."""
+def write_section(
+    path: Path, section: str, *, start: str = START_MARK, end: str = END_MARK
+) -> None:
+    """Replace the generated section between ``start`` and ``end`` of ``path`` (or add it
+    at the end), keeping everything else — other benchmarks' sections included."""
     if path.exists():
         text = path.read_text()
-        if START_MARK in text and END_MARK in text:
-            before = text.split(START_MARK)[0]
-            after = text.split(END_MARK, 1)[1]
+        if start in text and end in text:
+            before, rest = text.split(start, 1)
+            after = rest.split(end, 1)[1]
             text = before + section.rstrip("\n") + after
         else:
             text = text.rstrip("\n") + "\n\n" + section
