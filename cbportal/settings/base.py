@@ -420,5 +420,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # Eager tasks (embedded default) would log every delivery at INFO.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else LOG_LEVEL},
+        # WeasyPrint logs each step of every PDF at INFO; its warnings still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
