@@ -57,28 +57,7 @@ c AS MATERIALIZED (
   SELECT f.id, f.administration_type, nc.region, f.rating_sum, f.rating_count,
          t.expert_id IS NOT NULL AS thematic, s.skills, x.level, COALESCE(r.recent, 0) AS recent
   FROM f
-  LEFT JOIN accounts_country nc ON nc.code = f.nationality_id
-  LEFT JOIN (
-    SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
-  ) t ON t.expert_id = f.id
-  LEFT JOIN (
-    SELECT expert_id, array_agg(skill_id) AS skills FROM experts_expert_skills
-    WHERE skill_id = ANY(%(skills)s::bigint[]) GROUP BY expert_id
-  ) s ON s.expert_id = f.id
-  LEFT JOIN (
-    SELECT x.expert_id,
-           max(CASE WHEN c.code = %(country)s THEN 3 WHEN c.subregion = %(subregion)s THEN 2
-                    ELSE 1 END) AS level
-    FROM experts_expert_countries_of_experience x
-    JOIN accounts_country c ON c.code = x.country_id
-    WHERE c.region = %(region)s
-    GROUP BY x.expert_id
-  ) x ON x.expert_id = f.id
-  LEFT JOIN (
-    SELECT expert_id, count(*) AS recent FROM experts_deployment
-    WHERE status IN ('confirmed', 'completed') AND end_date >= %(since)s
-    GROUP BY expert_id
-  ) r ON r.expert_id = f.id
+{fact_joins}
   WHERE f.eligible AND f.language AND f.available AND NOT f.conflict AND NOT f.already
 ),
 scored AS (
@@ -133,7 +112,12 @@ def match_top_in_sql(
     params.update(n_skills=len(params["skills"]), offset=max(limit - 1, 0), margin=0.05)
     origin = ORIGIN_SQL.get(need.origin_preference, "1")
     with connection.cursor() as cursor:
-        cursor.execute(TOP_IN_SQL.format(origin=origin, **languages), params)
+        cursor.execute(
+            TOP_IN_SQL.format(
+                origin=origin, fact_joins=selectors.FACT_JOINS.format(t="f"), **languages
+            ),
+            params,
+        )
         rows = cursor.fetchall()
     totals, n_candidates = rows[0][:6], rows[0][6]
     exclusions = {

@@ -44,16 +44,6 @@ class Unit(models.TextChoices):
     SCALE = "scale", _("Scale 1–5")
 
 
-# The values each unit accepts (None: no bound). Yes/no is stored as 0 or 1.
-UNIT_BOUNDS: dict[str, tuple[int | None, int | None]] = {
-    Unit.NUMBER: (None, None),
-    Unit.PERCENTAGE: (0, 100),
-    Unit.YES_NO: (0, 1),
-    Unit.SCALE: (1, 5),
-}
-WHOLE_NUMBER_UNITS = (Unit.YES_NO, Unit.SCALE)
-
-
 class Direction(models.TextChoices):
     INCREASE = "increase", _("Increase")
     DECREASE = "decrease", _("Decrease")
@@ -148,10 +138,6 @@ class Indicator(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{reverse('evaluations:action', args=[self.action_id])}#indicator-{self.pk}"
-
-    @property
-    def is_whole_number(self) -> bool:
-        return self.unit in WHOLE_NUMBER_UNITS
 
     def next_due(self) -> date | None:
         """When the next measurement is expected: one period after the last (or after the

@@ -37,10 +37,6 @@ def is_assigned_evaluator(user: Any, action: Action) -> bool:
     return action.evaluators.filter(pk=user.pk).exists()
 
 
-def can_view_monitoring(user: Any, action: Action) -> bool:
-    return can_view_action(user, action)
-
-
 def can_monitor(user: Any, action: Action) -> bool:
     """Record measurements and outcomes."""
     return action.status in MONITORED_STATES and (
@@ -54,8 +50,12 @@ def can_edit_indicators(user: Any, action: Action) -> bool:
     )
 
 
+def collects_feedback(action: Action) -> bool:
+    return action.status in FEEDBACK_STATES
+
+
 def can_manage_feedback_links(user: Any, action: Action) -> bool:
-    return is_staff(user) and action.status in FEEDBACK_STATES
+    return is_staff(user) and collects_feedback(action)
 
 
 def can_give_partner_feedback(user: Any, action: Action) -> bool:
@@ -63,12 +63,8 @@ def can_give_partner_feedback(user: Any, action: Action) -> bool:
         user.is_authenticated
         and user.role == "partner"
         and user.organisation_id == action.organisation_id
-        and action.status in FEEDBACK_STATES
+        and collects_feedback(action)
     )
-
-
-def can_record_participants(user: Any, action: Action) -> bool:
-    return can_monitor(user, action)
 
 
 def can_view_evaluation(user: Any, evaluation: FinalEvaluation) -> bool:

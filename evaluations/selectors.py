@@ -277,7 +277,3 @@ def evaluator_home(user: Any) -> QuerySet[Action]:
         )
         .order_by("submitted", "end_date", "id")
     )
-
-
-def recommendations_of(evaluation: FinalEvaluation) -> QuerySet[Recommendation]:
-    return evaluation.recommendations.select_related("follow_up_request").order_by("position", "id")

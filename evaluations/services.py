@@ -540,7 +540,7 @@ def feedback_submit_by_link(*, token: str, data: dict[str, Any]) -> Feedback:
         raise TransitionNotAllowed(
             _("This link has already been used: thank you, your answer was recorded.")
         )
-    if link.activity.action.status not in permissions.FEEDBACK_STATES:
+    if not permissions.collects_feedback(link.activity.action):
         raise TransitionNotAllowed(_("This activity no longer collects feedback."))
     errors: Errors = {}
     satisfaction, comments = _clean_feedback(data, errors)

@@ -848,7 +848,7 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
             {**context, "answered": True},
             status=409 if request.method == "POST" else 200,
         )
-    if activity.action.status not in permissions.FEEDBACK_STATES:
+    if not permissions.collects_feedback(activity.action):
         return render(
             request,
             "evaluations/feedback_closed.html",

@@ -311,18 +311,18 @@ SELECT count(*),
 FROM flags
 """
 
-CANDIDATES = """
-SELECT e.id, e.administration_type, nc.region, e.rating_sum, e.rating_count,
-       t.expert_id IS NOT NULL, s.skills, x.level, COALESCE(r.recent, 0)
-FROM experts_expert e
-LEFT JOIN accounts_country nc ON nc.code = e.nationality_id
+# The facts matching scores, joined onto the candidate experts (alias ``{t}``): the region of
+# their nationality, the need's thematic area, the skills asked, the closest experience,
+# recent missions. bench/alternatives.py joins the same onto its own candidate rows.
+# (A ``str.format`` template: ``{t}`` is the alias; values are query parameters.)
+FACT_JOINS = """LEFT JOIN accounts_country nc ON nc.code = {t}.nationality_id
 LEFT JOIN (
   SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
-) t ON t.expert_id = e.id
+) t ON t.expert_id = {t}.id
 LEFT JOIN (
   SELECT expert_id, array_agg(skill_id) AS skills FROM experts_expert_skills
   WHERE skill_id = ANY(%(skills)s::bigint[]) GROUP BY expert_id
-) s ON s.expert_id = e.id
+) s ON s.expert_id = {t}.id
 LEFT JOIN (
   SELECT x.expert_id,
          max(CASE WHEN c.code = %(country)s THEN 3 WHEN c.subregion = %(subregion)s THEN 2
@@ -331,12 +331,19 @@ LEFT JOIN (
   JOIN accounts_country c ON c.code = x.country_id
   WHERE c.region = %(region)s
   GROUP BY x.expert_id
-) x ON x.expert_id = e.id
+) x ON x.expert_id = {t}.id
 LEFT JOIN (
   SELECT expert_id, count(*) AS recent FROM experts_deployment
   WHERE status IN ('confirmed', 'completed') AND end_date >= %(since)s
   GROUP BY expert_id
-) r ON r.expert_id = e.id
+) r ON r.expert_id = {t}.id
+"""
+
+CANDIDATES = """
+SELECT e.id, e.administration_type, nc.region, e.rating_sum, e.rating_count,
+       t.expert_id IS NOT NULL, s.skills, x.level, COALESCE(r.recent, 0)
+FROM experts_expert e
+{fact_joins}
 WHERE e.anonymised_at IS NULL AND e.is_active AND e.vetting_status = 'approved'
   {language_filter}
   AND NOT EXISTS (
@@ -399,7 +406,7 @@ def _match_candidates_postgresql(
     with connection.cursor() as cursor:
         cursor.execute(FUNNEL.format(**languages), params)
         totals = cursor.fetchone()
-        cursor.execute(CANDIDATES.format(**languages), params)
+        cursor.execute(CANDIDATES.format(fact_joins=FACT_JOINS.format(t="e"), **languages), params)
         rows = cursor.fetchall()
     roster_size = totals[0]
     exclusions = {

@@ -354,10 +354,7 @@ class EvaluationViewSet(
         return selectors.evaluations_for(_user(self.request))
 
     def get_object(self) -> FinalEvaluation:
-        found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if found is None:
-            raise NotFound()
-        return cast(FinalEvaluation, found)
+        return selectors.evaluation_detail(_user(self.request), self.kwargs["pk"])
 
     def _answer(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=pk)
