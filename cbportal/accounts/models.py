@@ -120,6 +120,16 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
+    lead = models.ForeignKey(
+        "self",
+        verbose_name=_("team lead"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="team",
+        limit_choices_to={"role": "staff"},
+        help_text=_("Reminders about this person's overdue cases also go to their team lead."),
+    )
 
     objects: ClassVar[PortalUserManager] = PortalUserManager()  # type: ignore[assignment]
 
@@ -139,6 +149,11 @@ class User(AbstractUser):
             ),
             models.UniqueConstraint(
                 Lower("email"), condition=~Q(email=""), name="user_unique_email"
+            ),
+            models.CheckConstraint(
+                condition=Q(lead__isnull=True) | Q(role="staff"),
+                name="user_lead_only_for_staff",
+                violation_error_message=_("Only programme staff have a team lead."),
             ),
         ]
 

@@ -169,18 +169,91 @@ class NotificationCategory(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    DIGEST = "digest", _("Waiting for the daily digest")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Not emailed")
 
 
-class Notification(models.Model):
+class DeliveryMode(models.TextChoices):
+    """How a user wants one category of notifications (see NotificationPreference)."""
+
+    IMMEDIATE = "immediate", _("Immediately by email")
+    DIGEST = "digest", _("In one daily digest email")
+    IN_APP = "in_app", _("In CB Portal only, no email")
+
+
+# Account messages (invitations, password resets) are always emailed at once.
+CONFIGURABLE_CATEGORIES: tuple[str, ...] = tuple(
+    c for c in NotificationCategory.values if c != NotificationCategory.ACCOUNT
+)
+
+
+class OutboxEmail(models.Model):
+    """Delivery state of one email in the outbox (a notification or a daily digest).
+
+    A worker claims a row with a conditional UPDATE on ``claimed_at`` before it sends, so
+    two workers never send the same row; a claim older than ``NOTIFICATION_CLAIM_SECONDS``
+    belongs to a worker that died and may be taken over.
+    """
+
+    email_status = models.CharField(
+        _("email status"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Digest(OutboxEmail):
+    """One daily digest email: everything a user chose to receive in a digest since the
+    last one. One per user and day (unique), so building it twice sends it once."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="digests",
+    )
+    day = models.DateField(_("day"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        verbose_name = _("daily digest")
+        verbose_name_plural = _("daily digests")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "day"], name="digest_one_per_user_day")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(email_status="pending"),
+                name="digest_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.day.isoformat()}"
+
+
+class Notification(OutboxEmail):
     """An in-app notification and, at the same time, the outbox row for its email.
 
     It is written in the transaction of the change that causes it, so a rolled-back change
     leaves nothing behind and a committed one cannot lose its message: Celery delivers the
     email after commit, and a periodic sweep retries whatever is still pending.
-    ``idempotency_key`` is unique, so one event reaches one recipient once.
+    ``idempotency_key`` is unique, so one event reaches one recipient once. The recipient's
+    preference for the category decides whether it is emailed at once (``pending``), in the
+    next daily digest (``digest``) or not at all (``skipped``).
     """
 
     recipient = models.ForeignKey(
@@ -202,18 +275,14 @@ class Notification(models.Model):
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
-
-    email_status = models.CharField(
-        _("email status"),
-        max_length=10,
-        choices=DeliveryStatus.choices,
-        default=DeliveryStatus.PENDING,
+    digest = models.ForeignKey(
+        Digest,
+        verbose_name=_("daily digest"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -231,6 +300,12 @@ class Notification(models.Model):
                 condition=models.Q(email_status="pending"),
                 name="notification_pending_idx",
             ),
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(email_status="digest", digest__isnull=True),
+                name="notification_digest_queue_idx",
+            ),
+            models.Index(fields=["email_status", "-created_at"], name="notification_status_idx"),
         ]
 
     def __str__(self) -> str:
@@ -239,6 +314,115 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one category; without one, their organisation's default applies,
+    then ``NOTIFICATION_DEFAULT_MODE``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
+    mode = models.CharField(_("delivery"), max_length=10, choices=DeliveryMode.choices)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "category"], name="notification_preference_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(category="account"),
+                name="notification_preference_not_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.category} → {self.mode}"
+
+
+class OrganisationNotificationDefault(models.Model):
+    """Staff set, per organisation and category, the delivery its members get unless they
+    chose otherwise."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="notification_defaults",
+    )
+    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
+    mode = models.CharField(_("delivery"), max_length=10, choices=DeliveryMode.choices)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("organisation notification default")
+        verbose_name_plural = _("organisation notification defaults")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "category"], name="organisation_notification_default_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(category="account"),
+                name="organisation_notification_default_not_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.category} → {self.mode}"
+
+
+class ReminderLog(models.Model):
+    """One reminder sent for one object and reason on one day.
+
+    The unique constraint is the guarantee that a reminder goes out at most once per day
+    for the same object and reason, however often (or concurrently) the job runs.
+    ``occurrence`` names what the reminder is about when an object has several (an
+    indicator's due date, an invitation's expiry date).
+    """
+
+    reason = models.CharField(_("reason"), max_length=60)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    occurrence = models.CharField(_("occurrence"), max_length=40, blank=True)
+    day = models.DateField(_("day"))
+    recipients = models.PositiveSmallIntegerField(_("recipients"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reason", "content_type", "object_id", "day"],
+                name="reminder_once_per_object_day",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["reason", "content_type", "object_id", "occurrence", "-day"],
+                name="reminder_last_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.object_id} {self.day.isoformat()}"
 
 
 class ReferenceCounter(models.Model):

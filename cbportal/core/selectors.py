@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
 
-from cbportal.core.models import GcmObjective, Language, Notification, ThematicArea, TransitionEvent
+from cbportal.core.models import (
+    CONFIGURABLE_CATEGORIES,
+    DeliveryMode,
+    GcmObjective,
+    Language,
+    Notification,
+    NotificationCategory,
+    NotificationPreference,
+    OrganisationNotificationDefault,
+    ThematicArea,
+    TransitionEvent,
+)
 
 
 def notifications_for(user: Any) -> QuerySet[Notification]:
@@ -41,3 +53,41 @@ def gcm_objectives() -> QuerySet[GcmObjective]:
 
 def languages() -> QuerySet[Language]:
     return Language.objects.all()
+
+
+def notification_preferences(user: Any) -> list[dict[str, Any]]:
+    """For each configurable category: the user's own choice (or ``None``), the default
+    that applies without it and where that default comes from. Two queries."""
+    own = dict(NotificationPreference.objects.filter(user=user).values_list("category", "mode"))
+    org = (
+        dict(
+            OrganisationNotificationDefault.objects.filter(
+                organisation_id=user.organisation_id
+            ).values_list("category", "mode")
+        )
+        if user.organisation_id
+        else {}
+    )
+    rows = []
+    for category in CONFIGURABLE_CATEGORIES:
+        default = org.get(category) or settings.NOTIFICATION_DEFAULT_MODE
+        rows.append(
+            {
+                "category": category,
+                "label": NotificationCategory(category).label,
+                "mode": own.get(category),
+                "default": default,
+                "default_label": DeliveryMode(default).label,
+                "default_from_organisation": category in org,
+                "effective": own.get(category) or default,
+            }
+        )
+    return rows
+
+
+def organisation_notification_defaults(organisation: Any) -> dict[str, str]:
+    return dict(
+        OrganisationNotificationDefault.objects.filter(organisation=organisation).values_list(
+            "category", "mode"
+        )
+    )

@@ -11,7 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cbportal.core.errors import ApplicationError
-from cbportal.core.models import Notification, TransitionEvent
+from cbportal.core.models import (
+    CONFIGURABLE_CATEGORIES,
+    DeliveryMode,
+    Notification,
+    NotificationPreference,
+    OrganisationNotificationDefault,
+    TransitionEvent,
+)
 from cbportal.core.workflow import Workflow
 
 
@@ -86,3 +93,52 @@ def notification_mark_all_read(*, by: Any) -> int:
     return Notification.objects.filter(recipient=by, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def _validate_modes(modes: dict[str, str | None]) -> None:
+    errors: dict[str, list[str]] = {}
+    for category, mode in modes.items():
+        if category not in CONFIGURABLE_CATEGORIES:
+            errors.setdefault(category, []).append(_("This category cannot be configured."))
+        elif mode is not None and mode not in DeliveryMode.values:
+            errors.setdefault(category, []).append(
+                _("Choose immediately, daily digest or in-app only.")
+            )
+    if errors:
+        raise ApplicationError(_("Some choices are not valid."), errors=errors)
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: Any, modes: dict[str, str | None]) -> None:
+    """A user chooses, per category, how they are told. ``None`` means "the default" (the
+    organisation's, else the programme's) and removes their own choice."""
+    _validate_modes(modes)
+    for category, mode in modes.items():
+        if mode is None:
+            NotificationPreference.objects.filter(user=user, category=category).delete()
+        else:
+            NotificationPreference.objects.update_or_create(
+                user=user, category=category, defaults={"mode": mode}
+            )
+
+
+@transaction.atomic
+def organisation_notification_defaults_set(
+    *, organisation: Any, modes: dict[str, str | None], by: Any
+) -> None:
+    """Programme staff set an organisation's defaults; ``None`` falls back to the
+    programme-wide default (``NOTIFICATION_DEFAULT_MODE``)."""
+    if not getattr(by, "is_programme_staff", False):
+        raise ApplicationError(_("Only programme staff set an organisation's defaults."))
+    _validate_modes(modes)
+    for category, mode in modes.items():
+        if mode is None:
+            OrganisationNotificationDefault.objects.filter(
+                organisation=organisation, category=category
+            ).delete()
+        else:
+            OrganisationNotificationDefault.objects.update_or_create(
+                organisation=organisation,
+                category=category,
+                defaults={"mode": mode, "updated_by": by},
+            )

@@ -14,6 +14,16 @@ def deliver_notification(notification_id: int) -> str:
     return notifications.deliver(notification_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_digest(digest_id: int) -> str:
+    return notifications.deliver_digest(digest_id)
+
+
 @shared_task(ignore_result=True)
 def sweep_notifications() -> int:
     return notifications.sweep()
+
+
+@shared_task(ignore_result=True)
+def send_daily_digests() -> int:
+    return notifications.digests_build()

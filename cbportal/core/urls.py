@@ -10,4 +10,14 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path(
+        "notifications/preferences/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "notifications/organisation-defaults/",
+        views.organisation_notification_defaults,
+        name="organisation-notification-defaults",
+    ),
 ]

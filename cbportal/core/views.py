@@ -8,11 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseRedirect,
     HttpResponseServerError,
     JsonResponse,
@@ -27,7 +29,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cbportal.accounts.permissions import is_staff
 from cbportal.core import selectors, services
-from cbportal.core.models import Notification
+from cbportal.core.errors import ApplicationError
+from cbportal.core.forms import DeliveryModesForm, OrganisationChoiceForm, apply_errors
+from cbportal.core.models import CONFIGURABLE_CATEGORIES, DeliveryMode, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +208,68 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 def server_error(request: HttpRequest) -> HttpResponse:
     # No request context: the page must render even when the database is what failed.
     return HttpResponseServerError(loader.render_to_string("500.html"))
+
+
+@login_required
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """The user chooses, per category, immediate email, a daily digest or in-app only."""
+    rows = selectors.notification_preferences(request.user)
+    form = DeliveryModesForm(
+        request.POST or None,
+        defaults={r["category"]: r["default_label"] for r in rows},
+        initial_modes={r["category"]: r["mode"] for r in rows},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_preferences_set(user=request.user, modes=form.modes())
+        except ApplicationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Your notification preferences are saved."))
+            return redirect("core:notification-preferences")
+    return render(
+        request,
+        "core/notification_preferences.html",
+        {"form": form, "rows": rows},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def organisation_notification_defaults(request: HttpRequest) -> HttpResponse:
+    """Programme staff set an organisation's defaults (its members' own choices win)."""
+    if not is_staff(request.user):
+        raise PermissionDenied
+    chooser = OrganisationChoiceForm(request.GET or None)
+    organisation = chooser.cleaned_data["organisation"] if chooser.is_valid() else None
+    form = None
+    if organisation is not None:
+        fallback = DeliveryMode(settings.NOTIFICATION_DEFAULT_MODE).label
+        form = DeliveryModesForm(
+            request.POST or None,
+            defaults=dict.fromkeys(CONFIGURABLE_CATEGORIES, fallback),
+            initial_modes=selectors.organisation_notification_defaults(organisation),
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.organisation_notification_defaults_set(
+                    organisation=organisation, modes=form.modes(), by=request.user
+                )
+            except ApplicationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Notification defaults saved for %(organisation)s.")
+                    % {"organisation": organisation},
+                )
+                return redirect(f"{request.path}?organisation={organisation.pk}")
+    elif request.method == "POST":
+        return HttpResponseBadRequest(_("Choose an organisation first."))
+    invalid = bool(chooser.errors) or bool(form is not None and form.errors)
+    return render(
+        request,
+        "core/organisation_notification_defaults.html",
+        {"chooser": chooser, "organisation": organisation, "form": form},
+        status=400 if invalid else 200,
+    )

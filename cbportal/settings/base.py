@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.settings.env import Env
@@ -128,33 +129,74 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", "cbportal")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = env.str("TIME_ZONE", "UTC")
 # A broker that is down must not hang a request: publishing gives up quickly and the
 # notification stays in the outbox for the sweep (see cbportal/core/notifications.py).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every scheduled job, in one place. Daily jobs run at REMINDER_TIME / DIGEST_TIME (HH:MM in
+# TIME_ZONE); how often each reminder may repeat is in REMINDERS below.
+_reminder_hour, _reminder_minute = env.time_of_day("REMINDER_TIME", "06:30")
+_digest_hour, _digest_minute = env.time_of_day("DIGEST_TIME", "07:00")
+_daily_reminders = crontab(hour=_reminder_hour, minute=_reminder_minute)
 CELERY_BEAT_SCHEDULE = {
+    # Emails whose queueing failed (broker down) or whose retry is due.
     "notifications-sweep": {
         "task": "cbportal.core.tasks.sweep_notifications",
         "schedule": timedelta(seconds=env.int("NOTIFICATION_SWEEP_SECONDS", 60, minimum=5)),
+    },
+    # One email per user with everything they chose to receive as a digest.
+    "notifications-daily-digest": {
+        "task": "cbportal.core.tasks.send_daily_digests",
+        "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
     },
     # Invitations past their expiry date turn ``expired`` (the case officer is told).
     "deployments-expire-invitations": {
         "task": "experts.tasks.expire_invitations",
         "schedule": timedelta(minutes=env.int("INVITATION_EXPIRY_CHECK_MINUTES", 15, minimum=1)),
     },
-    # Experts whose mission ended without a report are reminded (once per deployment).
-    "deployments-report-reminders": {
-        "task": "experts.tasks.remind_mission_reports",
-        "schedule": timedelta(hours=env.int("REPORT_REMINDER_CHECK_HOURS", 24, minimum=1)),
+    # Requests past their first-response or decision target → case officer and team lead.
+    "reminders-request-sla": {
+        "task": "requests_app.tasks.remind_overdue_requests",
+        "schedule": _daily_reminders,
     },
-    # Evaluators whose indicators are due a measurement are reminded (once per due date).
-    "evaluations-measurement-reminders": {
+    # Invitations expiring within INVITATION_EXPIRY_REMINDER_DAYS → the expert.
+    "reminders-invitations-expiring": {
+        "task": "experts.tasks.remind_expiring_invitations",
+        "schedule": _daily_reminders,
+    },
+    # Mission reports overdue → the expert.
+    "reminders-mission-reports": {
+        "task": "experts.tasks.remind_mission_reports",
+        "schedule": _daily_reminders,
+    },
+    # Indicator measurements due → the action's evaluators.
+    "reminders-measurements": {
         "task": "evaluations.tasks.remind_measurements_due",
-        "schedule": timedelta(hours=env.int("MEASUREMENT_REMINDER_CHECK_HOURS", 24, minimum=1)),
+        "schedule": _daily_reminders,
+    },
+    # Final evaluations due once an action is completed → the action's evaluators.
+    "reminders-final-evaluations": {
+        "task": "evaluations.tasks.remind_evaluations_due",
+        "schedule": _daily_reminders,
     },
 }
+# How often a reminder repeats while its condition holds (days; 0 = once per occurrence).
+# Whatever the value, one object gets one reminder per reason per day at most.
+REMINDERS = {
+    "request_first_response_overdue": {
+        "every_days": env.int("REMINDER_SLA_EVERY_DAYS", 1, minimum=1)
+    },
+    "request_decision_overdue": {"every_days": env.int("REMINDER_SLA_EVERY_DAYS", 1, minimum=1)},
+    "invitation_expiring": {"every_days": 0},
+    "mission_report_due": {"every_days": env.int("REMINDER_REPORT_EVERY_DAYS", 7, minimum=0)},
+    "measurement_due": {"every_days": env.int("REMINDER_MEASUREMENT_EVERY_DAYS", 7, minimum=0)},
+    "evaluation_due": {"every_days": env.int("REMINDER_EVALUATION_EVERY_DAYS", 7, minimum=0)},
+}
+INVITATION_EXPIRY_REMINDER_DAYS = env.int("INVITATION_EXPIRY_REMINDER_DAYS", 2, minimum=1)
+# A final evaluation is due this many days after its action is completed.
+FINAL_EVALUATION_DUE_DAYS = env.int("FINAL_EVALUATION_DUE_DAYS", 60, minimum=0)
 
 # --- Authentication ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -250,6 +292,14 @@ EMAIL_REPLY_TO = env.list("EMAIL_REPLY_TO", [])
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", 5, minimum=1)
 # A claim older than this is considered abandoned (worker killed mid-delivery).
 NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", 300, minimum=10)
+# Delivery for users and organisations that chose nothing: immediate, digest or in_app.
+NOTIFICATION_DEFAULT_MODE = env.choice(
+    "NOTIFICATION_DEFAULT_MODE", ["immediate", "digest", "in_app"], "immediate"
+)
+# /healthz and `manage.py outbox` warn when the oldest pending email is older than this.
+NOTIFICATION_BACKLOG_WARNING_SECONDS = env.int(
+    "NOTIFICATION_BACKLOG_WARNING_SECONDS", 900, minimum=60
+)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

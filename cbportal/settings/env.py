@@ -109,6 +109,20 @@ class Env:
                 ) from None
         return items
 
+    def time_of_day(
+        self, name: builtins.str, default: builtins.str
+    ) -> tuple[builtins.int, builtins.int]:
+        """A time of day ``HH:MM`` (24-hour clock) as ``(hour, minute)``."""
+        value = self.str(name, default)
+        hour, sep, minute = value.partition(":")
+        try:
+            parsed = (int(hour), int(minute))
+        except ValueError:
+            parsed = (-1, -1)
+        if not sep or not (0 <= parsed[0] <= 23 and 0 <= parsed[1] <= 59):
+            raise ImproperlyConfigured(f"{name}={value!r} is not a time of day (HH:MM).")
+        return parsed
+
     def choice(
         self, name: builtins.str, choices: builtins.list[builtins.str], default: builtins.str
     ) -> builtins.str:
