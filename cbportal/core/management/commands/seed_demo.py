@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from cbportal.accounts.models import Country, Organisation, OrganisationKind, Role, User
+from cbportal.core import services
+from cbportal.core.models import DeliveryMode
 
 DEMO_PASSWORD = "cbportal-demo"  # noqa: S105 - demo data only, printed on purpose
 
@@ -119,6 +121,7 @@ class Command(BaseCommand):
             user, _ = User.objects.update_or_create(username=spec["username"], defaults=fields)
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
+        self._notification_settings(organisations)
 
         from actions import demo as actions_demo
         from evaluations import demo as evaluations_demo
@@ -131,3 +134,17 @@ class Command(BaseCommand):
         # Monitoring and evaluation follow the actions and their missions.
         evaluations_demo.seed()
         return cases, experts
+
+    def _notification_settings(self, organisations: dict[str, Organisation]) -> None:
+        """The approver leads the staff team (SLA reminders reach both); the evaluator takes
+        reminders in a daily digest; the second partner organisation defaults to digests."""
+        User.objects.filter(username="staff").update(lead=User.objects.get(username="approver"))
+        evaluator = User.objects.get(username="evaluator")
+        services.notification_preferences_set(
+            user=evaluator, modes={"reminders": DeliveryMode.DIGEST}
+        )
+        services.organisation_notification_defaults_set(
+            organisation=organisations["partner2"],
+            modes={"requests": DeliveryMode.DIGEST, "actions": DeliveryMode.DIGEST},
+            by=User.objects.get(username="admin"),
+        )
