@@ -37,6 +37,9 @@ for name in (
     "mission_report_submitted",  # → the case officer
 ):
     register_event(name, NotificationCategory.DEPLOYMENTS)
-register_event("mission_report_due", NotificationCategory.REMINDERS)  # → the expert
+# Scheduled reminders (experts.services) → the expert. The expiring invitation carries the
+# same one-time answer links as the invitation itself.
+register_event("invitation_expiring", NotificationCategory.REMINDERS, invitation_links)
+register_event("mission_report_due", NotificationCategory.REMINDERS)
 register_event("expert_vetted", NotificationCategory.ACCOUNT)  # → the expert
 register_event("expert_deletion_requested", NotificationCategory.ACCOUNT)  # → staff

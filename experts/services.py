@@ -12,13 +12,13 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +34,7 @@ from cbportal.core.errors import (
 )
 from cbportal.core.models import Language, Notification, TransitionEvent
 from cbportal.core.notifications import notify_on_commit
+from cbportal.core.reminders import remind
 from cbportal.core.services import fire_transition
 from cbportal.core.uploads import CV_FORMATS, DOCUMENTS, clean_filename, validate_upload
 from experts import matching, permissions, selectors
@@ -1229,34 +1230,61 @@ def deployment_transition(
     raise TransitionForbidden(_("This transition is fired by the system."))
 
 
-def mission_reports_remind(*, today: dt.date | None = None) -> int:
-    """Remind each expert whose confirmed mission ended ``MISSION_REPORT_DUE_DAYS`` ago or
-    more without a report (once per deployment). Returns how many were reminded."""
-    today = today or timezone.localdate()
-    due_before = today - dt.timedelta(days=settings.MISSION_REPORT_DUE_DAYS)
+REMINDER_BATCH = 500
+
+
+def _in_batches(deployments: QuerySet[Deployment]) -> Iterator[Deployment]:
+    """Every row of ``deployments``, fetched ``REMINDER_BATCH`` at a time in id order."""
+    last = 0
+    while batch := list(deployments.filter(pk__gt=last).order_by("pk")[:REMINDER_BATCH]):
+        last = batch[-1].pk
+        yield from batch
+
+
+def invitations_remind_expiring(*, now: dt.datetime | None = None) -> int:
+    """Remind each invited expert whose invitation expires within
+    ``INVITATION_EXPIRY_REMINDER_DAYS`` (and has not expired yet): reason
+    ``invitation_expiring``, once per expiry date, so an invitation extended to a later date
+    is reminded again. Scheduled (Celery beat). Notifies the expert, with fresh one-time
+    answer links made at delivery. Returns how many invitations were reminded about."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    horizon = now + dt.timedelta(days=settings.INVITATION_EXPIRY_REMINDER_DAYS)
+    expiring = Deployment.objects.filter(
+        status=DeploymentStatus.INVITED,
+        expires_at__gt=now,
+        expires_at__lte=horizon,
+        expert__user__isnull=False,
+    ).select_related("expert__user", "need__activity__action")
     count = 0
-    for deployment in (
-        Deployment.objects.filter(
-            status=DeploymentStatus.CONFIRMED,
-            end_date__lte=due_before,
-            report_reminded_at__isnull=True,
-            report__isnull=True,
-        )
-        .select_related("expert__user", "need__activity")
-        .order_by("end_date", "id")[:1000]
-    ):
-        with transaction.atomic():
-            claimed = Deployment.objects.filter(
-                pk=deployment.pk, report_reminded_at__isnull=True
-            ).update(report_reminded_at=timezone.now())
-            if not claimed:
-                continue
-            notify_on_commit(
-                "mission_report_due",
-                deployment,
-                _expert_user(deployment),
-                key=f"report-due:{deployment.pk}",
-            )
+    for deployment in _in_batches(expiring):
+        if remind(
+            "invitation_expiring",
+            deployment,
+            _expert_user(deployment),
+            today=today,
+            occurrence=timezone.localdate(deployment.expires_at).isoformat(),
+        ):
+            count += 1
+    return count
+
+
+def mission_reports_remind(*, now: dt.datetime | None = None) -> int:
+    """Remind each expert whose confirmed mission ended ``MISSION_REPORT_DUE_DAYS`` ago or
+    more without a report: reason ``mission_report_due``, repeating as
+    ``settings.REMINDERS`` says until the report is filed. Scheduled (Celery beat). Notifies
+    the expert. Returns how many deployments were reminded about."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = Deployment.objects.filter(
+        status=DeploymentStatus.CONFIRMED,
+        end_date__lte=today - dt.timedelta(days=settings.MISSION_REPORT_DUE_DAYS),
+        report__isnull=True,
+        expert__user__isnull=False,
+    ).select_related("expert__user", "need__activity__action")
+    count = 0
+    for deployment in _in_batches(due):
+        if remind("mission_report_due", deployment, _expert_user(deployment), today=today):
             count += 1
     return count
 

@@ -19,5 +19,12 @@ def expire_invitations() -> int:
 
 
 @shared_task
+def remind_expiring_invitations() -> int:
+    """Daily (Celery beat): invitations that expire within INVITATION_EXPIRY_REMINDER_DAYS."""
+    return services.invitations_remind_expiring()
+
+
+@shared_task
 def remind_mission_reports() -> int:
+    """Daily (Celery beat): mission reports overdue."""
     return services.mission_reports_remind()

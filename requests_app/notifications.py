@@ -18,3 +18,8 @@ for name in (
     "assessment_validated",  # → the assessment's owner
 ):
     register_event(name, C)
+
+# Scheduled reminders (requests_app.services.requests_remind_overdue) → the case officer and
+# their team lead, or all programme staff while the request has no case officer.
+for name in ("request_first_response_overdue", "request_decision_overdue"):
+    register_event(name, NotificationCategory.REMINDERS)

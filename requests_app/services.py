@@ -7,6 +7,7 @@ save, record the transition event and notify after commit — through
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ from cbportal.core.errors import (
 )
 from cbportal.core.notifications import notify_on_commit
 from cbportal.core.references import next_reference
+from cbportal.core.reminders import remind
 from cbportal.core.services import fire_transition
 from cbportal.core.uploads import DOCUMENTS, clean_filename, validate_upload
 from requests_app import permissions, sla
@@ -605,3 +607,43 @@ def assessment_transition(
 ) -> NeedsAssessment:
     ASSESSMENT_WORKFLOW.get(name)
     return ASSESSMENT_TRANSITIONS[name](assessment_id, by, text)  # type: ignore[no-untyped-call]
+
+
+# --- reminders -------------------------------------------------------------------------
+
+REMINDER_BATCH = 500
+
+
+def requests_remind_overdue(*, now: dt.datetime | None = None) -> int:
+    """Remind about each open request whose current target (first response, then decision;
+    see ``sla.pending_sla_filter``) has passed: reason ``request_first_response_overdue`` or
+    ``request_decision_overdue``, repeating as ``settings.REMINDERS`` says. Scheduled (Celery
+    beat). Notifies the case officer and their team lead; while nobody has taken the request
+    (or neither of them is active any more), all active programme staff. Returns how many
+    requests were reminded about."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    overdue = (
+        AssistanceRequest.objects.filter(sla.pending_sla_filter(sla.SlaState.OVERDUE, now))
+        .select_related("organisation", "case_officer__lead")
+        .order_by("pk")
+    )
+    staff: list[User] | None = None
+    count, last = 0, 0
+    while batch := list(overdue.filter(pk__gt=last)[:REMINDER_BATCH]):
+        last = batch[-1].pk
+        for request in batch:
+            officer = request.case_officer
+            people = [p for p in (officer, officer and officer.lead) if p and p.is_active]
+            if not people:
+                if staff is None:  # one query per run, and only if needed
+                    staff = list(programme_staff())
+                people = staff
+            reason = (
+                "request_first_response_overdue"
+                if request.first_response_at is None
+                else "request_decision_overdue"
+            )
+            if remind(reason, request, people, today=today):
+                count += 1
+    return count

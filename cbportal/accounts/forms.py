@@ -5,14 +5,17 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.contrib.auth.password_validation import (
     password_validators_help_text_html,
     validate_password,
 )
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Organisation, Role
+from cbportal.core.notifications import notify_on_commit
 
 
 class LoginForm(AuthenticationForm):
@@ -27,6 +30,20 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's form, but the email goes through the outbox like every other one: a
+    ``password_reset`` notification per active account with that address and a usable
+    password, its link made at delivery time (``accounts.notifications``). An unknown address
+    writes nothing, and the page that follows is the same either way."""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Django's arguments (templates, domain, token generator) describe its own sending;
+        # the outbox renders templates/emails/password_reset/ with links on SITE_URL.
+        with transaction.atomic():
+            for user in self.get_users(self.cleaned_data["email"]):
+                notify_on_commit("password_reset", None, [user])
 
 
 class TokenForm(forms.Form):

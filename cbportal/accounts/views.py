@@ -30,6 +30,7 @@ from cbportal.accounts.forms import (
     InvitationForm,
     LanguageForm,
     LoginForm,
+    PasswordResetForm,
     TokenForm,
 )
 from cbportal.accounts.models import Invitation
@@ -281,11 +282,11 @@ password_change = auth_views.PasswordChangeView.as_view(
 password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html"
 )
+# The email goes through the outbox (PasswordResetForm.save): retried like any other, and the
+# "done" page follows whether or not the address belongs to an account.
 password_reset = auth_views.PasswordResetView.as_view(
+    form_class=PasswordResetForm,
     template_name="accounts/password_reset.html",
-    email_template_name="emails/password_reset/body.txt",
-    html_email_template_name="emails/password_reset/body.html",
-    subject_template_name="emails/password_reset/subject.txt",
     success_url=reverse_lazy("accounts:password-reset-done"),
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view(

@@ -177,7 +177,7 @@ def _enqueue(task: Any, ids: Iterable[int], kind: str) -> int:
     return queued
 
 
-def _claimable(now: Any) -> Q:
+def claimable(now: Any) -> Q:
     stale = now - timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS)
     return Q(email_status=DeliveryStatus.PENDING) & (
         Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
@@ -186,7 +186,7 @@ def _claimable(now: Any) -> Q:
 
 def _claim(model: type[OutboxEmail], pk: int, now: Any) -> bool:
     return bool(
-        model._default_manager.filter(_claimable(now), pk=pk).update(
+        model._default_manager.filter(claimable(now), pk=pk).update(
             claimed_at=now, attempts=F("attempts") + 1
         )
     )
@@ -372,7 +372,7 @@ def due_for_delivery(now: Any | None = None) -> list[int]:
 def _due(model: type[OutboxEmail], now: Any | None) -> list[int]:
     now = now or timezone.now()
     return list(
-        model._default_manager.filter(_claimable(now), next_attempt_at__lte=now)
+        model._default_manager.filter(claimable(now), next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:500]
     )

@@ -981,14 +981,17 @@ def test_report_attachments_are_checked_and_stored(mission, expert):
         assert Path(attachment.file.path).exists()
 
 
-def test_it_reminds_the_expert_once_when_the_report_is_overdue(
+def test_it_reminds_the_expert_when_the_report_is_overdue(
     mission, expert, settings, django_capture_on_commit_callbacks, mailoutbox
 ):
+    """Once on the day it falls due, not again within the cadence (see test_reminders.py)."""
     settings.MISSION_REPORT_DUE_DAYS = 2
+    settings.REMINDERS = {**settings.REMINDERS, "mission_report_due": {"every_days": 7}}
+    now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.mission_reports_remind() == 0  # ended yesterday: not due yet
-        assert services.mission_reports_remind(today=TODAY() + timedelta(days=1)) == 1
-        assert services.mission_reports_remind(today=TODAY() + timedelta(days=5)) == 0
+        assert services.mission_reports_remind(now=now) == 0  # ended yesterday: not due yet
+        assert services.mission_reports_remind(now=now + timedelta(days=1)) == 1
+        assert services.mission_reports_remind(now=now + timedelta(days=5)) == 0
     assert recipients("mission_report_due") == ["expert"]
     assert mailed(mailoutbox) == ["expert"]
     assert mailoutbox[0].subject.startswith("Your mission report is due")
@@ -1603,6 +1606,7 @@ def _events(need: Any, partner2: Any, staff: Any, approver: Any, expert: Any, pr
     services.deployment_decline(deployment_id=declined.pk, by=expert, reason=REASON)
     third = other_need(partner2, staff, approver)
     expiring = deployment_in("invited", third, profile, staff=staff)
+    services.invitations_remind_expiring(now=expiring.expires_at - timedelta(hours=1))
     Deployment.objects.filter(pk=expiring.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -1619,6 +1623,7 @@ def _events(need: Any, partner2: Any, staff: Any, approver: Any, expert: Any, pr
 EXPERTS_EVENTS = {
     "expert_vetted",
     "deployment_invited",
+    "invitation_expiring",
     "deployment_accepted",
     "deployment_declined",
     "deployment_expired",
