@@ -115,7 +115,6 @@ class Indicator(models.Model):
         default=Progress.NOT_MEASURED,
         db_index=True,
     )
-    measurement_reminded_for = models.DateField(null=True, blank=True, editable=False)
     position = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

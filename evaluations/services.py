@@ -8,21 +8,23 @@ Bad input raises ``ApplicationError`` with field errors and saves nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from actions.models import Action, Activity
+from actions.models import Action, ActionStatus, Activity
 from actions.permissions import can_view_action
 from actions.services import case_officer, partner_contacts
-from cbportal.accounts.models import User
+from cbportal.accounts.models import Role, User
 from cbportal.core.errors import (
     ApplicationError,
     NotFound,
@@ -30,6 +32,7 @@ from cbportal.core.errors import (
     TransitionNotAllowed,
 )
 from cbportal.core.notifications import notify_on_commit
+from cbportal.core.reminders import remind
 from cbportal.core.services import fire_transition
 from cbportal.core.uploads import DOCUMENTS, clean_filename, validate_upload
 from evaluations import permissions, progress
@@ -826,12 +829,22 @@ def notify_evaluators_assigned(action: Action, evaluators: Sequence[User]) -> No
 # --- reminders ------------------------------------------------------------------------
 
 
-def measurements_remind_due(*, today: date | None = None) -> int:
-    """Remind the evaluators of running actions whose indicators are due a measurement —
-    once per indicator and due date, however often the job runs. Returns how many
-    indicators were reminded about."""
-    from actions.models import ActionStatus
+def _reminder_recipients(lookup: str) -> Prefetch[Any]:
+    """Prefetch, as ``reminder_recipients``, the action's evaluators who can still act on
+    it (active, evaluator role — as ``permissions.is_assigned_evaluator``)."""
+    return Prefetch(
+        lookup,
+        queryset=User.objects.filter(is_active=True, role=Role.EVALUATOR).order_by("pk"),
+        to_attr="reminder_recipients",
+    )
 
+
+def measurements_remind_due(*, today: date | None = None) -> int:
+    """Beat (``evaluations.tasks.remind_measurements_due``): remind the evaluators of
+    running or completed actions about each indicator due a measurement, again every
+    ``REMINDERS["measurement_due"]`` days while it stays due and at most once a day
+    (``cbportal.core.reminders.remind``). Notifies ``measurement_due``. Returns how many
+    indicators were reminded about."""
     today = today or timezone.localdate()
     reminded = 0
     candidates = (
@@ -839,27 +852,69 @@ def measurements_remind_due(*, today: date | None = None) -> int:
             action__status__in=[ActionStatus.IN_IMPLEMENTATION, ActionStatus.COMPLETED]
         )
         .select_related("action")
-        .prefetch_related("action__evaluators")
+        .prefetch_related(_reminder_recipients("action__evaluators"))
         .order_by("pk")
     )
     for indicator in candidates.iterator(chunk_size=500):
         due = indicator.next_due()
-        if due is None or due > today or indicator.measurement_reminded_for == due:
+        evaluators: list[User] = indicator.action.reminder_recipients  # type: ignore[attr-defined]
+        if due is None or due > today or not evaluators:
             continue
-        with transaction.atomic():
-            updated = (
-                Indicator.objects.filter(pk=indicator.pk)
-                .exclude(measurement_reminded_for=due)
-                .update(measurement_reminded_for=due)
-            )
-            if not updated:  # another run got there first
-                continue
-            notify_on_commit(
-                "measurement_due",
-                indicator,
-                list(indicator.action.evaluators.all()),
-                context={"due": due.isoformat(), "action_reference": indicator.action.reference},
-                key=f"indicator-{indicator.pk}-{due.isoformat()}",
-            )
-        reminded += 1
+        if remind(
+            "measurement_due",
+            indicator,
+            evaluators,
+            today=today,
+            occurrence=due.isoformat(),
+            context={"due": due.isoformat(), "action_reference": indicator.action.reference},
+        ):
+            reminded += 1
+    return reminded
+
+
+def evaluation_due_date(action: Action) -> date | None:
+    """The final evaluation is due ``FINAL_EVALUATION_DUE_DAYS`` after the action was
+    completed (None for an action never completed)."""
+    if action.completed_at is None:
+        return None
+    completed = timezone.localdate(action.completed_at)
+    return completed + timedelta(days=settings.FINAL_EVALUATION_DUE_DAYS)
+
+
+def evaluations_remind_due(*, today: date | None = None) -> int:
+    """Beat (``evaluations.tasks.remind_evaluations_due``): remind the assigned evaluators
+    of each completed action whose final evaluation is not submitted yet, again every
+    ``REMINDERS["evaluation_due"]`` days and at most once a day, with the due date and
+    whether it has passed. An evaluator deployed on the action as an expert (conflict of
+    interest, who may not write it) is left out. Notifies ``evaluation_due``. Returns how
+    many actions were reminded about."""
+    today = today or timezone.localdate()
+    reminded = 0
+    candidates = (
+        Action.objects.filter(status=ActionStatus.COMPLETED)
+        .exclude(evaluation__status=EvaluationStatus.SUBMITTED)
+        .prefetch_related(_reminder_recipients("evaluators"))
+        .order_by("completed_at", "pk")
+    )
+    for action in candidates.iterator(chunk_size=200):
+        evaluators: list[User] = action.reminder_recipients  # type: ignore[attr-defined]
+        if not evaluators:
+            continue
+        due = evaluation_due_date(action)
+        # A generator: the conflict checks (one query per evaluator) run only when
+        # ``remind`` is about to send, not on the days the reminder is not due.
+        recipients = (u for u in evaluators if not deployed_on_action(u, action.pk))
+        if remind(
+            "evaluation_due",
+            action,
+            recipients,
+            today=today,
+            context={
+                "action_reference": action.reference,
+                "due": due.isoformat() if due else "",
+                "overdue": due is not None and due < today,
+            },
+            url=reverse("evaluations:evaluation", args=[action.pk]),
+        ):
+            reminded += 1
     return reminded

@@ -1,7 +1,9 @@
-"""Measurement reminders (services.measurements_remind_due and the Celery task
-evaluations.tasks.remind_measurements_due): the evaluators of running actions hear once per
-indicator and due date, however often the job runs; nothing for indicators not yet due or
-actions that are not running. Time is controlled with ``today=``."""
+"""The reminder jobs of monitoring and evaluation: services.measurements_remind_due (the
+evaluators of running actions hear about indicators that are due; nothing for indicators not
+yet due or actions that are not running) and the Celery tasks
+evaluations.tasks.remind_measurements_due and remind_evaluations_due, scheduled by beat.
+Cadence, recipients and emails of both reminders are in test_reminders.py. Time is
+controlled with ``today=``."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from actions import services as action_services
 from actions.models import Action
-from cbportal.core.models import Notification
+from cbportal.core.models import Notification, ReminderLog
 from evaluations import services, tasks
 from evaluations.models import Indicator, add_months
 from tests.actions.builders import REASON
@@ -32,6 +34,15 @@ def remind(today: Any) -> int:
     return services.measurements_remind_due(today=today)
 
 
+def log_days(indicator: Any) -> list[Any]:
+    """The days a measurement reminder went out about ``indicator``."""
+    return list(
+        ReminderLog.objects.filter(reason="measurement_due", object_id=indicator.pk)
+        .order_by("day")
+        .values_list("day", flat=True)
+    )
+
+
 def reminded(indicator: Any = None) -> list[tuple[str, str]]:
     """(recipient, due date) of every measurement_due notification (of ``indicator``)."""
     qs = Notification.objects.filter(event="measurement_due")
@@ -40,7 +51,7 @@ def reminded(indicator: Any = None) -> list[tuple[str, str]]:
     return sorted(qs.values_list("recipient__username", "context__due"))
 
 
-def test_the_evaluators_are_reminded_once_per_indicator_and_due_date(
+def test_the_evaluators_are_reminded_once_a_day_while_the_indicator_is_due(
     action, staff, evaluator, evaluator2
 ):
     action_services.action_update(
@@ -54,8 +65,8 @@ def test_the_evaluators_are_reminded_once_per_indicator_and_due_date(
     assert reminded() == []
     assert remind(due) == 1
     assert reminded() == [("evaluator", due.isoformat()), ("evaluator2", due.isoformat())]
-    assert fresh(indicator).measurement_reminded_for == due
-    # Run again the same day, and on the following days: nothing new.
+    assert log_days(indicator) == [due]
+    # Run again the same day, and on the following days (7-day cadence): nothing new.
     assert remind(due) == 0
     assert remind(due + timedelta(days=3)) == 0
     assert len(reminded()) == 2
@@ -99,11 +110,14 @@ def test_only_indicators_that_are_due_are_reminded(action, evaluator):
     assert [n.object_id for n in Notification.objects.filter(event="measurement_due")] == [
         monthly.pk
     ]
-    # Never measured, the monthly indicator stays due on the same day: not reminded again.
-    assert remind(quarterly.next_due()) == 1
-    assert fresh(at_the_end).measurement_reminded_for is None
-    assert remind(action.end_date) == 1  # the end: only the end-only indicator is new
-    assert fresh(at_the_end).measurement_reminded_for == action.end_date
+    # Never measured, the monthly indicator is still due (and reminded again) when the
+    # quarterly one falls due; the end-only one is not due before the end.
+    assert remind(quarterly.next_due()) == 2
+    assert log_days(quarterly) == [quarterly.next_due()]
+    assert log_days(at_the_end) == []
+    assert remind(action.end_date) == 3
+    assert log_days(at_the_end) == [action.end_date]
+    assert log_days(monthly) == [day, quarterly.next_due(), action.end_date]
 
 
 def test_an_indicator_measured_at_the_end_is_never_reminded_again(action, evaluator):
@@ -138,7 +152,7 @@ def test_nothing_once_suspended_closed_or_cancelled(partner, staff, approver, ev
     submitted_evaluation(fresh(running), evaluator, staff=staff, approver=approver, partner=partner)
     action_services.action_transition(action_id=running.pk, name="close", by=staff, text="")
     assert remind(running.end_date) == 0
-    assert fresh(first).measurement_reminded_for is None
+    assert log_days(first) == []
     cancelled = running_action(partner, staff, approver, evaluator=evaluator, state="approved")
     make_indicator(cancelled, evaluator)
     action_services.action_transition(action_id=cancelled.pk, name="cancel", by=staff, text=REASON)
@@ -183,7 +197,7 @@ def test_the_task_reminds_what_is_due_today_once(action, evaluator):
     assert due < TODAY()
     assert tasks.remind_measurements_due.delay().get() == 1
     assert tasks.remind_measurements_due.delay().get() == 0
-    assert fresh(indicator).measurement_reminded_for == due
+    assert log_days(indicator) == [TODAY()]
     assert reminded() == [("evaluator", due.isoformat())]
 
 
@@ -193,7 +207,30 @@ def test_the_task_does_nothing_before_anything_is_due(action, evaluator):
     assert reminded() == []
 
 
-def test_the_task_is_scheduled_by_beat():
-    schedule = settings.CELERY_BEAT_SCHEDULE["evaluations-measurement-reminders"]
-    assert schedule["task"] == tasks.remind_measurements_due.name
-    assert schedule["task"] == "evaluations.tasks.remind_measurements_due"
+def test_the_evaluation_task_reminds_the_evaluators_of_a_completed_action_once(
+    partner, staff, approver, evaluator
+):
+    action = running_action(partner, staff, approver, evaluator=evaluator, state="completed")
+    assert tasks.remind_evaluations_due.delay().get() == 1
+    assert tasks.remind_evaluations_due.delay().get() == 0
+    (notification,) = Notification.objects.filter(event="evaluation_due")
+    assert (notification.recipient, notification.object_id) == (evaluator, action.pk)
+    assert ReminderLog.objects.filter(reason="evaluation_due").count() == 1
+
+
+def test_the_evaluation_task_does_nothing_while_the_action_runs(action, evaluator):
+    assert tasks.remind_evaluations_due.delay().get() == 0
+    assert not Notification.objects.filter(event="evaluation_due").exists()
+
+
+@pytest.mark.parametrize(
+    ("entry", "task"),
+    [
+        ("reminders-measurements", tasks.remind_measurements_due),
+        ("reminders-final-evaluations", tasks.remind_evaluations_due),
+    ],
+)
+def test_the_tasks_are_scheduled_by_beat(entry, task):
+    schedule = settings.CELERY_BEAT_SCHEDULE[entry]
+    assert schedule["task"] == task.name
+    assert schedule["task"].startswith("evaluations.tasks.remind_")

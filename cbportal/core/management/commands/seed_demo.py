@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -79,6 +81,9 @@ class Command(BaseCommand):
         # emails (sent when the transaction commits) are not worth printing.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             cases, experts = self._seed()
+            # Today's reminders (overdue requests, expiring invitations, reports and
+            # measurements due), as beat would send them: each role sees real ones.
+            call_command("remind", stdout=StringIO())
         # Printed after the commit: a closed output pipe must not roll the demo back.
         if not options["quiet"]:
             if cases:
