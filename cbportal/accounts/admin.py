@@ -18,15 +18,19 @@ class UserAdmin(DjangoUserAdmin):
         "role",
         "is_approver",
         "organisation",
+        "lead",
         "is_active",
     ]
     list_filter = ["role", "is_approver", "is_active", "is_superuser"]
-    list_select_related = ["organisation"]
+    list_select_related = ["organisation", "lead"]
     search_fields = ["username", "email", "first_name", "last_name"]
-    autocomplete_fields = ["organisation"]
+    autocomplete_fields = ["organisation", "lead"]
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
-        (_("CB Portal"), {"fields": ("role", "is_approver", "organisation", "language")}),
+        (
+            _("CB Portal"),
+            {"fields": ("role", "is_approver", "organisation", "lead", "language")},
+        ),
     )
     add_fieldsets = (
         *(DjangoUserAdmin.add_fieldsets or ()),

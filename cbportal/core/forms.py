@@ -1,5 +1,5 @@
 """Forms shared by every app: showing an application error the same way on every page,
-and the notification delivery choices."""
+the notification delivery choices and the staff email delivery page."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Organisation
 from cbportal.core.errors import ApplicationError
-from cbportal.core.models import CONFIGURABLE_CATEGORIES, DeliveryMode, NotificationCategory
+from cbportal.core.models import (
+    CONFIGURABLE_CATEGORIES,
+    DeliveryMode,
+    DeliveryStatus,
+    NotificationCategory,
+)
 
 
 def apply_errors(form: Any, exc: ApplicationError) -> None:
@@ -68,3 +74,110 @@ class OrganisationChoiceForm(forms.Form):
         queryset=Organisation.objects.filter(is_active=True).order_by("name"),
         empty_label=_("Choose an organisation"),
     )
+
+
+class OutboxFilterForm(forms.Form):
+    """The filters of the staff email delivery page. ``kind`` switches between
+    notifications and daily digests (digests have no category or event)."""
+
+    NOTIFICATIONS = "notifications"
+    DIGESTS = "digests"
+
+    kind = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[(NOTIFICATIONS, _("Notifications")), (DIGESTS, _("Daily digests"))],
+        widget=forms.HiddenInput,
+    )
+    status = forms.ChoiceField(
+        label=_("Email status"),
+        required=False,
+        choices=[("", _("Any")), *DeliveryStatus.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        choices=[("", _("Any")), *NotificationCategory.choices],
+    )
+    event = forms.ChoiceField(label=_("Event"), required=False)
+    recipient = forms.CharField(
+        label=_("Recipient"),
+        required=False,
+        max_length=150,
+        help_text=_("Part of a username or an email address."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from cbportal.core.events import EVENTS
+
+        self.fields["event"].choices = [("", _("Any")), *((e, e) for e in sorted(EVENTS))]  # type: ignore[attr-defined]
+        self.fields["kind"].initial = self.shows
+        if self.shows == self.DIGESTS:
+            del self.fields["category"]
+            del self.fields["event"]
+
+    @property
+    def shows(self) -> str:
+        """The list shown, also when the form is not valid (it decides which fields exist)."""
+        value = self.data.get("kind") if self.is_bound else None
+        return self.DIGESTS if value == self.DIGESTS else self.NOTIFICATIONS
+
+    def filter(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """``queryset`` narrowed by the cleaned filters (call after ``is_valid``)."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("status"):
+            queryset = queryset.filter(email_status=data["status"])
+        if data.get("category"):
+            queryset = queryset.filter(category=data["category"])
+        if data.get("event"):
+            queryset = queryset.filter(event=data["event"])
+        if data.get("recipient"):
+            queryset = queryset.filter(
+                Q(recipient__username__icontains=data["recipient"])
+                | Q(recipient__email__icontains=data["recipient"])
+            )
+        return queryset
+
+
+class IdListField(forms.Field):
+    """Several row ids posted under one name (``ids=3&ids=7``)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("Enter whole numbers."),
+        "too_many": _("Choose at most %(max)d rows at a time."),
+    }
+
+    def __init__(self, *, max_ids: int, **kwargs: Any) -> None:
+        self.max_ids = max_ids
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        try:
+            ids = [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(i < 1 for i in ids):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if len(ids) > self.max_ids:
+            raise forms.ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"max": self.max_ids}
+            )
+        return list(dict.fromkeys(ids))
+
+
+class OutboxRetryForm(forms.Form):
+    """Which failed emails staff put back in the queue (one row, or every failed row shown)."""
+
+    kind = forms.ChoiceField(
+        choices=[
+            (OutboxFilterForm.NOTIFICATIONS, _("Notifications")),
+            (OutboxFilterForm.DIGESTS, _("Daily digests")),
+        ]
+    )
+    ids = IdListField(max_ids=100)

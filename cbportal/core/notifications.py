@@ -385,23 +385,58 @@ def sweep() -> int:
 
 
 def retry_failed(ids: Iterable[int], model: type[OutboxEmail] = Notification) -> int:
-    """Staff put failed emails back in the queue (admin and outbox page action)."""
-    return model._default_manager.filter(
-        pk__in=list(ids), email_status=DeliveryStatus.FAILED
-    ).update(
-        email_status=DeliveryStatus.PENDING,
-        attempts=0,
-        next_attempt_at=timezone.now(),
-        claimed_at=None,
-    )
+    """Staff put failed emails back in the queue (the outbox page, the admin, ``manage.py
+    outbox --retry-failed``): attempts start again and each row is queued once the change
+    commits. Rows among ``ids`` that are no longer failed are left alone. Returns how many
+    were requeued."""
+    queue = enqueue_digests if model is Digest else enqueue
+    with transaction.atomic():
+        failed = list(
+            model._default_manager.select_for_update()
+            .filter(pk__in=list(ids), email_status=DeliveryStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        if not failed:
+            return 0
+        count = model._default_manager.filter(pk__in=failed).update(
+            email_status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_at=None,
+        )
+        transaction.on_commit(lambda: queue(failed))
+    return count
 
 
-def backlog(now: Any | None = None) -> dict[str, Any]:
-    """What the outbox holds now: counts by status and the oldest pending email's age (in
-    seconds, ``None`` when nothing is pending). For the ``outbox`` command and /healthz."""
+def health(now: Any | None = None) -> dict[str, Any]:
+    """Pending and failed emails per outbox table and the oldest pending one's age, from
+    indexed queries only (the partial ``*_pending_idx`` indexes and
+    ``notification_status_idx``): cheap enough for /healthz and every staff page load.
+    ``late`` is true when that age exceeds ``NOTIFICATION_BACKLOG_WARNING_SECONDS``."""
     now = now or timezone.now()
     result: dict[str, Any] = {}
     oldest = None
+    for name, model in (("notifications", Notification), ("digests", Digest)):
+        rows = model._default_manager
+        pending = rows.filter(email_status=DeliveryStatus.PENDING).aggregate(
+            count=models.Count("pk"), oldest=models.Min("created_at")
+        )
+        result[name] = {
+            DeliveryStatus.PENDING.value: pending["count"],
+            DeliveryStatus.FAILED.value: rows.filter(email_status=DeliveryStatus.FAILED).count(),
+        }
+        if pending["oldest"] is not None and (oldest is None or pending["oldest"] < oldest):
+            oldest = pending["oldest"]
+    seconds = None if oldest is None else max(0, int((now - oldest).total_seconds()))
+    result["oldest_pending_seconds"] = seconds
+    result["late"] = seconds is not None and seconds > settings.NOTIFICATION_BACKLOG_WARNING_SECONDS
+    return result
+
+
+def backlog(now: Any | None = None) -> dict[str, Any]:
+    """``health()`` plus a count of every status (a scan of the outbox tables: for
+    ``manage.py outbox``, not for pages or probes)."""
+    result = health(now)
     for name, model in (("notifications", Notification), ("digests", Digest)):
         counts = dict(
             model._default_manager.values_list("email_status")
@@ -409,15 +444,4 @@ def backlog(now: Any | None = None) -> dict[str, Any]:
             .order_by()
         )
         result[name] = {status: counts.get(status, 0) for status in DeliveryStatus.values}
-        first = (
-            model._default_manager.filter(email_status=DeliveryStatus.PENDING)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        if first is not None and (oldest is None or first < oldest):
-            oldest = first
-    result["oldest_pending_seconds"] = (
-        None if oldest is None else max(0, int((now - oldest).total_seconds()))
-    )
     return result

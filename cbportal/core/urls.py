@@ -20,4 +20,6 @@ urlpatterns = [
         views.organisation_notification_defaults,
         name="organisation-notification-defaults",
     ),
+    path("notifications/outbox/", views.outbox, name="outbox"),
+    path("notifications/outbox/retry/", views.outbox_retry, name="outbox-retry"),
 ]

@@ -1,8 +1,10 @@
-"""Home pages per role, notifications, health check and error pages."""
+"""Home pages per role, notifications and their preferences, the staff email delivery page,
+health check and error pages."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,6 +24,8 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,10 +33,23 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from cbportal.accounts.permissions import is_staff
+from cbportal.core import notifications as outbox_delivery
 from cbportal.core import selectors, services
 from cbportal.core.errors import ApplicationError
-from cbportal.core.forms import DeliveryModesForm, OrganisationChoiceForm, apply_errors
-from cbportal.core.models import CONFIGURABLE_CATEGORIES, DeliveryMode, Notification
+from cbportal.core.forms import (
+    DeliveryModesForm,
+    OrganisationChoiceForm,
+    OutboxFilterForm,
+    OutboxRetryForm,
+    apply_errors,
+)
+from cbportal.core.models import (
+    CONFIGURABLE_CATEGORIES,
+    DeliveryMode,
+    DeliveryStatus,
+    Digest,
+    Notification,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +178,25 @@ def _check_broker() -> str:
     return "ok"
 
 
+def _outbox_health() -> dict[str, Any]:
+    """The email outbox for /healthz: totals over notifications and digests."""
+    data = outbox_delivery.health()
+    kinds = ("notifications", "digests")
+    return {
+        "pending": sum(data[k][DeliveryStatus.PENDING] for k in kinds),
+        "failed": sum(data[k][DeliveryStatus.FAILED] for k in kinds),
+        "oldest_pending_seconds": data["oldest_pending_seconds"],
+        "status": "backlog" if data["late"] else "ok",
+    }
+
+
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness: the database answers and, when configured, the broker."""
+    """Liveness and readiness: the database answers and, when configured, the broker (503
+    when either does not). The ``outbox`` section reports the email backlog but never makes
+    the answer a 503: restarting web would not deliver a single email (a worker, beat or
+    the SMTP server would; see docs/operations.md)."""
     checks: dict[str, str] = {}
     healthy = True
     try:
@@ -184,8 +217,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
             healthy = False
     else:
         checks["broker"] = "not configured (tasks run eagerly)"
+    outbox: dict[str, Any] = {
+        "pending": None,
+        "failed": None,
+        "oldest_pending_seconds": None,
+        "status": "error",
+    }
+    if checks["database"] == "ok":
+        try:
+            outbox = _outbox_health()
+        except Exception as exc:
+            logger.warning("healthz: outbox check failed: %s", exc)
     return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "error", "checks": checks, "outbox": outbox},
+        status=200 if healthy else 503,
     )
 
 
@@ -273,3 +318,104 @@ def organisation_notification_defaults(request: HttpRequest) -> HttpResponse:
         {"chooser": chooser, "organisation": organisation, "form": form},
         status=400 if invalid else 200,
     )
+
+
+OUTBOX_PAGE_SIZE = 25
+
+
+def _outbox_rows(form: OutboxFilterForm) -> QuerySet[Any]:
+    """Every user's notifications (or daily digests), newest first, narrowed by the filters;
+    one query per page whatever the number of rows."""
+    if form.shows == OutboxFilterForm.DIGESTS:
+        digests = Digest.objects.select_related("recipient").annotate(items=Count("notifications"))
+        return form.filter(digests).order_by("-created_at", "-id")
+    rows = Notification.objects.select_related("recipient", "digest")
+    return form.filter(rows).order_by("-created_at", "-id")
+
+
+def _outbox_summary() -> dict[str, Any]:
+    data = outbox_delivery.health()
+    seconds = data["oldest_pending_seconds"]
+    return {
+        "pending_notifications": data["notifications"][DeliveryStatus.PENDING],
+        "pending_digests": data["digests"][DeliveryStatus.PENDING],
+        "failed_notifications": data["notifications"][DeliveryStatus.FAILED],
+        "failed_digests": data["digests"][DeliveryStatus.FAILED],
+        "oldest_pending": None if seconds is None else timezone.now() - timedelta(seconds=seconds),
+        "backlog_late": data["late"],
+    }
+
+
+@login_required
+@require_safe
+def outbox(request: HttpRequest) -> HttpResponse:
+    """Programme staff follow email delivery: each notification's (or digest's) email
+    status, attempts and last error, the backlog, and a retry for failed emails."""
+    if not is_staff(request.user):
+        raise PermissionDenied
+    form = OutboxFilterForm(request.GET or None)
+    valid = not form.is_bound or form.is_valid()
+    page = (
+        Paginator(_outbox_rows(form), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+        if valid
+        else None
+    )
+    failed_ids = (
+        [row.pk for row in page.object_list if row.email_status == DeliveryStatus.FAILED]
+        if page is not None
+        else []
+    )
+    return render(
+        request,
+        "core/outbox.html",
+        {
+            "form": form,
+            "shows": form.shows,
+            "page": page,
+            "failed_ids": failed_ids,
+            "filtered": any(
+                request.GET.get(name) for name in form.fields if name not in ("kind", "page")
+            ),
+            "summary": _outbox_summary(),
+        },
+        status=200 if valid else 400,
+    )
+
+
+def _outbox_retry(*, kind: str, ids: list[int], by: Any) -> int:
+    """Put the chosen failed emails back in the queue; rows no longer failed are left alone."""
+    model = Digest if kind == OutboxFilterForm.DIGESTS else Notification
+    count = outbox_delivery.retry_failed(ids, model=model)
+    logger.info("%s put %d failed %s back in the queue", by, count, kind)
+    return count
+
+
+@login_required
+@require_POST
+def outbox_retry(request: HttpRequest) -> HttpResponse:
+    """Retry one failed email, or every failed one shown, then go back to the same list."""
+    if not is_staff(request.user):
+        raise PermissionDenied
+    form = OutboxRetryForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose the failed emails to send again."))
+    count = _outbox_retry(
+        kind=form.cleaned_data["kind"], ids=form.cleaned_data["ids"], by=request.user
+    )
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d email queued to be sent again.",
+                "%(count)d emails queued to be sent again.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.warning(
+            request,
+            _("None of these emails is failed any more; someone may have retried them already."),
+        )
+    query = request.GET.urlencode()
+    return redirect(f"{reverse('core:outbox')}?{query}" if query else reverse("core:outbox"))

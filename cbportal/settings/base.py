@@ -376,6 +376,7 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
         "ErrorCode409Enum": "cbportal.core.api.schema.ErrorCode409Enum.choices",
+        "DeliveryModeEnum": "cbportal.core.models.DeliveryMode.choices",
         "UserRoleEnum": "cbportal.accounts.models.Role.choices",
         "RequestStatusEnum": "requests_app.models.RequestStatus.choices",
         "AssessmentStatusEnum": "requests_app.models.AssessmentStatus.choices",

@@ -4,8 +4,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 
+from cbportal.accounts.permissions import is_staff
 from cbportal.accounts.services import two_factor_required
 
 
@@ -24,3 +25,12 @@ class IsAuthenticatedAndVerified(IsAuthenticated):
         ) and two_factor_required(request.user):
             return bool(request.user.is_verified())
         return True
+
+
+class IsProgrammeStaff(BasePermission):
+    """Programme staff (approvers included) and administrators."""
+
+    message = _("Only programme staff may do this.")
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return is_staff(request.user)

@@ -7,7 +7,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from cbportal.core.models import GcmObjective, Language, Notification, ThematicArea
+from cbportal.core.models import (
+    DeliveryMode,
+    GcmObjective,
+    Language,
+    Notification,
+    NotificationCategory,
+    ThematicArea,
+)
 
 
 class StrictFieldsMixin:
@@ -97,3 +104,73 @@ class NotificationSerializer(serializers.ModelSerializer):
             "email_status",
         ]
         read_only_fields = fields
+
+
+class NotificationPreferenceSerializer(serializers.Serializer):
+    """One configurable category: the user's own choice and what applies without it."""
+
+    category = serializers.ChoiceField(
+        choices=NotificationCategory.choices,
+        read_only=True,
+        help_text="Every category but `account` (account messages are always emailed at once).",
+    )
+    label = serializers.CharField(  # type: ignore[assignment]
+        read_only=True, help_text="The category's name, translated."
+    )
+    mode = serializers.ChoiceField(
+        choices=DeliveryMode.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="The user's own choice; `null`: the default applies.",
+    )
+    # ``default`` and ``effective`` hold the same values as ``mode``; plain strings in the
+    # schema so that one choice set does not get three enum names.
+    default = serializers.CharField(
+        read_only=True,
+        help_text="What applies without a choice (`immediate`, `digest` or `in_app`): the "
+        "organisation's default, else the programme's.",
+    )
+    default_from_organisation = serializers.BooleanField(
+        read_only=True, help_text="Whether `default` is the organisation's default."
+    )
+    effective = serializers.CharField(
+        read_only=True,
+        help_text="What the user gets now (`immediate`, `digest` or `in_app`).",
+    )
+
+
+class OrganisationNotificationDefaultSerializer(serializers.Serializer):
+    """One configurable category of an organisation: staff's choice and what its members
+    get when neither they nor staff chose."""
+
+    category = serializers.ChoiceField(choices=NotificationCategory.choices, read_only=True)
+    label = serializers.CharField(  # type: ignore[assignment]
+        read_only=True, help_text="The category's name, translated."
+    )
+    mode = serializers.ChoiceField(
+        choices=DeliveryMode.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="The organisation's default; `null`: the programme's default applies.",
+    )
+    default = serializers.CharField(
+        read_only=True,
+        help_text="The programme's default (`NOTIFICATION_DEFAULT_MODE`: `immediate`, "
+        "`digest` or `in_app`).",
+    )
+    effective = serializers.CharField(
+        read_only=True,
+        help_text="What members who made no choice of their own get now (`immediate`, "
+        "`digest` or `in_app`).",
+    )
+
+
+class DeliveryModesInputSerializer(StrictSerializer):
+    """``{"modes": {"<category>": "<mode>" | null, ...}}``."""
+
+    modes = serializers.DictField(
+        child=serializers.ChoiceField(choices=DeliveryMode.choices, allow_null=True),
+        help_text="Category → `immediate`, `digest`, `in_app`, or `null` for the default. "
+        "`PUT` sets every category (one left out goes back to the default); `PATCH` changes "
+        "only the categories named.",
+    )

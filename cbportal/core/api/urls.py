@@ -1,10 +1,13 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cbportal.accounts.api.views import CountryViewSet, OrganisationViewSet
 from cbportal.core.api.views import (
     GcmObjectiveViewSet,
     LanguageViewSet,
+    NotificationPreferencesView,
     NotificationViewSet,
+    OrganisationNotificationDefaultsView,
     ThematicAreaViewSet,
 )
 
@@ -16,4 +19,16 @@ router.register("gcm-objectives", GcmObjectiveViewSet, basename="gcm-objective")
 router.register("languages", LanguageViewSet, basename="language")
 router.register("notifications", NotificationViewSet, basename="notification")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "notification-preferences/",
+        NotificationPreferencesView.as_view(),
+        name="notification-preferences",
+    ),
+    path(
+        "organisations/<int:pk>/notification-defaults/",
+        OrganisationNotificationDefaultsView.as_view(),
+        name="organisation-notification-defaults",
+    ),
+    *router.urls,
+]

@@ -2,22 +2,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from cbportal.accounts.models import Organisation
 from cbportal.core import selectors, services
+from cbportal.core.api.permissions import IsAuthenticatedAndVerified, IsProgrammeStaff
 from cbportal.core.api.serializers import (
+    DeliveryModesInputSerializer,
     GcmObjectiveSerializer,
     LanguageSerializer,
+    NotificationPreferenceSerializer,
     NotificationSerializer,
+    OrganisationNotificationDefaultSerializer,
     ThematicAreaSerializer,
 )
-from cbportal.core.models import Notification, NotificationCategory
+from cbportal.core.errors import ApplicationError
+from cbportal.core.models import CONFIGURABLE_CATEGORIES, Notification, NotificationCategory
 
 
 class ThematicAreaViewSet(viewsets.ReadOnlyModelViewSet):
@@ -102,3 +112,128 @@ class NotificationViewSet(
     @action(detail=False, methods=["post"], url_path="mark-all-read")
     def mark_all_read(self, request: Request) -> Response:
         return Response({"updated": services.notification_mark_all_read(by=request.user)})
+
+
+def _modes(request: Request, *, partial: bool) -> dict[str, str | None]:
+    """The body's ``modes``; for ``PUT`` every category it leaves out goes back to the
+    default."""
+    body = DeliveryModesInputSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    given: dict[str, str | None] = dict(body.validated_data["modes"])
+    return given if partial else {**dict.fromkeys(CONFIGURABLE_CATEGORIES), **given}
+
+
+def _save_modes(save: Any, **kwargs: Any) -> None:
+    """Call the service; its refusals point at the body's ``modes.<category>``."""
+    try:
+        save(**kwargs)
+    except ApplicationError as exc:
+        if not exc.errors:
+            raise
+        raise exceptions.ValidationError({"modes": exc.errors}, code=exc.code) from exc
+
+
+MODES_DESCRIPTION = (
+    "`PUT` sets every configurable category (a category left out goes back to the "
+    "default); `PATCH` changes only the categories named. An unknown category or mode "
+    "answers 400 with `attr` `modes.<category>`."
+)
+
+
+@extend_validation_errors(["invalid"], field_name="modes.KEY", methods=["put", "patch"])
+class NotificationPreferencesView(APIView):
+    """The signed-in user's notification preferences: per category, immediately by email
+    (``immediate``), in one daily digest (``digest``) or in-app only (``in_app``)."""
+
+    def _rows(self, request: Request) -> Response:
+        rows = selectors.notification_preferences(request.user)
+        return Response(NotificationPreferenceSerializer(rows, many=True).data)
+
+    @extend_schema(
+        responses=NotificationPreferenceSerializer(many=True),
+        description="Every configurable category with the user's own choice (`mode`, `null` "
+        "when they kept the default), the default and what applies now (`effective`).",
+    )
+    def get(self, request: Request) -> Response:
+        return self._rows(request)
+
+    @extend_schema(
+        request=DeliveryModesInputSerializer,
+        responses=NotificationPreferenceSerializer(many=True),
+        description=MODES_DESCRIPTION,
+    )
+    def put(self, request: Request) -> Response:
+        modes = _modes(request, partial=False)
+        _save_modes(services.notification_preferences_set, user=request.user, modes=modes)
+        return self._rows(request)
+
+    @extend_schema(
+        request=DeliveryModesInputSerializer,
+        responses=NotificationPreferenceSerializer(many=True),
+        description=MODES_DESCRIPTION,
+    )
+    def patch(self, request: Request) -> Response:
+        modes = _modes(request, partial=True)
+        _save_modes(services.notification_preferences_set, user=request.user, modes=modes)
+        return self._rows(request)
+
+
+@extend_validation_errors(["invalid"], field_name="modes.KEY", methods=["put", "patch"])
+class OrganisationNotificationDefaultsView(APIView):
+    """Programme staff: an organisation's notification defaults (its members' own choices
+    win over them). Others get 403; an unknown or inactive organisation 404."""
+
+    permission_classes = [IsAuthenticatedAndVerified, IsProgrammeStaff]
+
+    def _organisation(self, pk: int) -> Organisation:
+        return get_object_or_404(Organisation.objects.filter(is_active=True), pk=pk)
+
+    def _rows(self, organisation: Organisation) -> Response:
+        chosen = selectors.organisation_notification_defaults(organisation)
+        default = settings.NOTIFICATION_DEFAULT_MODE
+        rows = [
+            {
+                "category": category,
+                "label": NotificationCategory(category).label,
+                "mode": chosen.get(category),
+                "default": default,
+                "effective": chosen.get(category) or default,
+            }
+            for category in CONFIGURABLE_CATEGORIES
+        ]
+        return Response(OrganisationNotificationDefaultSerializer(rows, many=True).data)
+
+    def _save(self, request: Request, pk: int, *, partial: bool) -> Response:
+        organisation = self._organisation(pk)
+        modes = _modes(request, partial=partial)
+        _save_modes(
+            services.organisation_notification_defaults_set,
+            organisation=organisation,
+            modes=modes,
+            by=request.user,
+        )
+        return self._rows(organisation)
+
+    @extend_schema(
+        responses=OrganisationNotificationDefaultSerializer(many=True),
+        description="Staff: every configurable category with the organisation's default "
+        "(`mode`, `null` when the programme's default applies).",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return self._rows(self._organisation(pk))
+
+    @extend_schema(
+        request=DeliveryModesInputSerializer,
+        responses=OrganisationNotificationDefaultSerializer(many=True),
+        description=MODES_DESCRIPTION,
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        return self._save(request, pk, partial=False)
+
+    @extend_schema(
+        request=DeliveryModesInputSerializer,
+        responses=OrganisationNotificationDefaultSerializer(many=True),
+        description=MODES_DESCRIPTION,
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._save(request, pk, partial=True)

@@ -11,14 +11,11 @@ than ``NOTIFICATION_BACKLOG_WARNING_SECONDS``, so cron or a monitoring agent can
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -28,10 +25,9 @@ from cbportal.core.models import DeliveryStatus, Digest, Notification, OutboxEma
 RECENT_FAILURES = 10
 RETRY_BATCH = 500
 
-Enqueue = Callable[[Iterable[int]], int]
-KINDS: tuple[tuple[str, type[OutboxEmail], Enqueue], ...] = (
-    ("notifications", Notification, notifications.enqueue),
-    ("digests", Digest, notifications.enqueue_digests),
+KINDS: tuple[tuple[str, type[OutboxEmail]], ...] = (
+    ("notifications", Notification),
+    ("digests", Digest),
 )
 
 # Rows of the text table: (label, key in each kind's counts).
@@ -115,7 +111,7 @@ def outbox_report(now: datetime | None = None) -> dict[str, Any]:
     """Everything the command prints, as JSON-serialisable data."""
     now = now or timezone.now()
     data = notifications.backlog(now)
-    for kind, model, _enqueue in KINDS:
+    for kind, model in KINDS:
         data[kind].update(pending_breakdown(model, now))
     oldest = data["oldest_pending_seconds"]
     threshold = settings.NOTIFICATION_BACKLOG_WARNING_SECONDS
@@ -135,7 +131,7 @@ def retry_all_failed() -> dict[str, int]:
     """Put every failed notification and digest back in the queue, in batches; each batch
     is queued once its transaction has committed. Returns how many of each were requeued."""
     requeued: dict[str, int] = {}
-    for kind, model, enqueue in KINDS:
+    for kind, model in KINDS:
         requeued[kind] = 0
         last = 0
         while True:
@@ -147,14 +143,7 @@ def retry_all_failed() -> dict[str, int]:
             if not ids:
                 break
             last = ids[-1]
-            with transaction.atomic():
-                requeued[kind] += notifications.retry_failed(ids, model)
-                pending = list(
-                    model._default_manager.filter(
-                        pk__in=ids, email_status=DeliveryStatus.PENDING
-                    ).values_list("pk", flat=True)
-                )
-                transaction.on_commit(partial(enqueue, pending))
+            requeued[kind] += notifications.retry_failed(ids, model)
     return requeued
 
 

@@ -19,7 +19,7 @@ PREFIX = "reminders-"
 def reminder_jobs() -> dict[str, str]:
     """Schedule entry name → task name, for every daily reminder job."""
     return {
-        name: entry["task"]
+        name: str(entry["task"])
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
         if name.startswith(PREFIX)
     }
