@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard clean
+.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,17 @@ bench-dashboard: install
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cbportal_bench_dash'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_bench_dash OWNER cbportal"
 	DATABASE_URL="$(BENCH_DASH_DATABASE_URL)" $(PY) bench/dashboard.py $(BENCH_DASH_ARGS)
+
+## Benchmark how many notification emails per minute one Celery worker delivers (prefork
+## and solo) through PostgreSQL, Redis and a loopback SMTP server: its own database, created
+## and dropped by the run; results into docs/performance.md.
+BENCH_MAIL_DATABASE_URL ?= postgres://cbportal:cbportal@127.0.0.1:5432/cbportal_bench_mail
+BENCH_MAIL_ARGS ?= --write docs/performance.md
+bench-notifications: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432"; exit 1; }
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='cbportal'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE ROLE cbportal LOGIN CREATEDB PASSWORD 'cbportal'"
+	DATABASE_URL="$(BENCH_MAIL_DATABASE_URL)" $(PY) bench/notifications.py $(BENCH_MAIL_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -132,8 +132,22 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = env.str("TIME_ZONE", "UTC")
 # A broker that is down must not hang a request: publishing gives up quickly and the
 # notification stays in the outbox for the sweep (see cbportal/core/notifications.py).
+# A Redis that accepts connections but stops answering (frozen, a network cut under a pooled
+# connection) must not hang it either: every socket operation times out.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every scheduled job, in one place. Daily jobs run at REMINDER_TIME / DIGEST_TIME (HH:MM in
 # TIME_ZONE); how often each reminder may repeat is in REMINDERS below.

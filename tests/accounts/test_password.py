@@ -15,15 +15,13 @@ from django.urls import reverse
 
 from cbportal.core import notifications
 from cbportal.core.models import DeliveryStatus, Notification, NotificationCategory
-from tests.core import test_celery_worker
+from tests.core.test_celery_worker import worker_fixture  # noqa: F401 - a fixture
 from tests.factories import UserFactory
+from tests.workers import wait_until, workers_fixture  # noqa: F401 - a fixture among them
 
 CHANGE_URL = "/accounts/password/change/"
 RESET_URL = "/accounts/password/reset/"
 NEW_PASSWORD = "Quiet-Harbour-Lantern-7"
-
-# A real Celery worker process on Redis (skipped without PostgreSQL and Redis).
-worker = test_celery_worker.worker
 
 
 def test_the_change_page_needs_sign_in(client, db):
@@ -284,13 +282,17 @@ def test_a_garbled_reset_link_cannot_be_used(client, partner):
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_delivers_a_reset_link_that_works(client, worker, partner):
-    _proc, mail_dir, log = worker
+    """A real Celery worker process on Redis (skipped without PostgreSQL and Redis)."""
+    process, mail_dir = worker
     response = client.post(RESET_URL, {"email": "partner@example.org"})
     assert response["Location"] == reverse("accounts:password-reset-done")
     row = Notification.objects.get(recipient=partner, event="password_reset")
-    assert test_celery_worker._wait_for(
-        lambda: Notification.objects.get(pk=row.pk).email_status == DeliveryStatus.SENT
-    ), f"not delivered; worker log:\n{log.read_text()}"
+    wait_until(
+        lambda: Notification.objects.get(pk=row.pk).email_status == DeliveryStatus.SENT,
+        30,
+        "the reset email delivered",
+        process.describe,
+    )
     (sent,) = mail_dir.iterdir()
     message = email.message_from_string(sent.read_text())
     assert message["To"] == "partner@example.org"
