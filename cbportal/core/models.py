@@ -316,7 +316,18 @@ class Notification(OutboxEmail):
         return self.read_at is not None
 
 
-class NotificationPreference(models.Model):
+class DeliveryChoice(models.Model):
+    """How one category of notifications is delivered (never the account category)."""
+
+    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
+    mode = models.CharField(_("delivery"), max_length=10, choices=DeliveryMode.choices)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class NotificationPreference(DeliveryChoice):
     """A user's choice for one category; without one, their organisation's default applies,
     then ``NOTIFICATION_DEFAULT_MODE``."""
 
@@ -326,9 +337,6 @@ class NotificationPreference(models.Model):
         on_delete=models.CASCADE,
         related_name="notification_preferences",
     )
-    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
-    mode = models.CharField(_("delivery"), max_length=10, choices=DeliveryMode.choices)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("notification preference")
@@ -347,7 +355,7 @@ class NotificationPreference(models.Model):
         return f"{self.user}: {self.category} → {self.mode}"
 
 
-class OrganisationNotificationDefault(models.Model):
+class OrganisationNotificationDefault(DeliveryChoice):
     """Staff set, per organisation and category, the delivery its members get unless they
     chose otherwise."""
 
@@ -357,8 +365,6 @@ class OrganisationNotificationDefault(models.Model):
         on_delete=models.CASCADE,
         related_name="notification_defaults",
     )
-    category = models.CharField(_("category"), max_length=20, choices=NotificationCategory.choices)
-    mode = models.CharField(_("delivery"), max_length=10, choices=DeliveryMode.choices)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("updated by"),
@@ -367,7 +373,6 @@ class OrganisationNotificationDefault(models.Model):
         blank=True,
         related_name="+",
     )
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("organisation notification default")

@@ -6,9 +6,7 @@ report replaces only its own section of docs/performance.md."""
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,39 +14,25 @@ import pytest
 
 from bench import notifications as bench
 from cbportal.core.models import DeliveryStatus, Notification
+from tests.bench.common import (
+    assert_refuses_a_database_that_is_not_for_benchmarks,
+    assert_refuses_sqlite,
+    run_script,
+)
 from tests.smtp import SmtpServer
 from tests.workers import database_url, require_postgresql, require_redis_url, worker_environment
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def run_bench(database_url: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "bench/notifications.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_script("notifications", database_url, *args)
 
 
 def test_it_refuses_sqlite_with_a_clear_message() -> None:
-    for url in (None, "sqlite:////tmp/cbportal-bench.sqlite3"):
-        result = run_bench(url)
-        assert result.returncode == 2
-        assert "refuses to run on SQLite" in result.stderr
-        assert "make bench-notifications" in result.stderr
+    assert_refuses_sqlite("notifications")
 
 
 def test_it_refuses_a_database_that_is_not_a_benchmark_database() -> None:
-    result = run_bench("postgres://cbportal:cbportal@127.0.0.1:5432/cbportal")
-    assert result.returncode == 2
-    assert "does not look like a benchmark database" in result.stderr
+    assert_refuses_a_database_that_is_not_for_benchmarks("notifications")
 
 
 @pytest.mark.parametrize(

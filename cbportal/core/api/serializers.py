@@ -106,8 +106,9 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationPreferenceSerializer(serializers.Serializer):
-    """One configurable category: the user's own choice and what applies without it."""
+class DeliveryChoiceSerializer(serializers.Serializer):
+    """One configurable category: the choice made (``mode``), what applies without it
+    (``default``) and what applies now (``effective``)."""
 
     category = serializers.ChoiceField(
         choices=NotificationCategory.choices,
@@ -121,48 +122,30 @@ class NotificationPreferenceSerializer(serializers.Serializer):
         choices=DeliveryMode.choices,
         allow_null=True,
         read_only=True,
-        help_text="The user's own choice; `null`: the default applies.",
+        help_text="The choice made here; `null`: the default applies.",
     )
-    # ``default`` and ``effective`` hold the same values as ``mode``; plain strings in the
-    # schema so that one choice set does not get three enum names.
-    default = serializers.CharField(
+    default = serializers.ChoiceField(
+        choices=DeliveryMode.choices,
         read_only=True,
-        help_text="What applies without a choice (`immediate`, `digest` or `in_app`): the "
-        "organisation's default, else the programme's.",
+        help_text="What applies without a choice: for a user, their organisation's default, "
+        "else the programme's (`NOTIFICATION_DEFAULT_MODE`); for an organisation, the "
+        "programme's.",
     )
+    effective = serializers.ChoiceField(
+        choices=DeliveryMode.choices, read_only=True, help_text="What applies now."
+    )
+
+
+class NotificationPreferenceSerializer(DeliveryChoiceSerializer):
+    """A user's choice for one category."""
+
     default_from_organisation = serializers.BooleanField(
         read_only=True, help_text="Whether `default` is the organisation's default."
     )
-    effective = serializers.CharField(
-        read_only=True,
-        help_text="What the user gets now (`immediate`, `digest` or `in_app`).",
-    )
 
 
-class OrganisationNotificationDefaultSerializer(serializers.Serializer):
-    """One configurable category of an organisation: staff's choice and what its members
-    get when neither they nor staff chose."""
-
-    category = serializers.ChoiceField(choices=NotificationCategory.choices, read_only=True)
-    label = serializers.CharField(  # type: ignore[assignment]
-        read_only=True, help_text="The category's name, translated."
-    )
-    mode = serializers.ChoiceField(
-        choices=DeliveryMode.choices,
-        allow_null=True,
-        read_only=True,
-        help_text="The organisation's default; `null`: the programme's default applies.",
-    )
-    default = serializers.CharField(
-        read_only=True,
-        help_text="The programme's default (`NOTIFICATION_DEFAULT_MODE`: `immediate`, "
-        "`digest` or `in_app`).",
-    )
-    effective = serializers.CharField(
-        read_only=True,
-        help_text="What members who made no choice of their own get now (`immediate`, "
-        "`digest` or `in_app`).",
-    )
+class OrganisationNotificationDefaultSerializer(DeliveryChoiceSerializer):
+    """An organisation's default for one category (its members' own choices win)."""
 
 
 class DeliveryModesInputSerializer(StrictSerializer):
