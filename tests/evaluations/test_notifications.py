@@ -1,5 +1,5 @@
 """The notifications of monitoring and evaluation: who hears about what, only once, and
-that every email (evaluator_assigned, evaluation_submitted, measurement_due,
+that every email (evaluator_assigned, evaluation_submitted, measurement_due, evaluation_due,
 follow_up_request_opened, action_closed) renders its subject, text and HTML in English,
 French and Spanish through cbportal.core.notifications.build_email."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from actions import services as action_services
@@ -30,6 +30,7 @@ EVENTS = (
     "evaluator_assigned",
     "evaluation_submitted",
     "measurement_due",
+    "evaluation_due",
     "follow_up_request_opened",
     "action_closed",
 )
@@ -164,6 +165,9 @@ def every_event(
         )
         indicator = make_indicator(action, evaluator)
         services.measurements_remind_due(today=indicator.next_due())
+        action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
+        action.refresh_from_db()
+        services.evaluations_remind_due(today=timezone.localdate())
         submitted_evaluation(action, evaluator, staff=staff, approver=approver, partner=partner)
         recommendation = Recommendation.objects.filter(evaluation__action=action).first()
         services.recommendation_follow_up(recommendation_id=recommendation.pk, by=staff)
@@ -190,6 +194,7 @@ EXPECTED_IN_BODY = {
     "evaluator_assigned": lambda n: n.target.reference,
     "evaluation_submitted": lambda n: n.target.action.title,
     "measurement_due": lambda n: n.target.name,
+    "evaluation_due": lambda n: n.target.title,
     "follow_up_request_opened": lambda n: n.context["action_reference"],
     "action_closed": lambda n: n.target.title,
 }
@@ -197,6 +202,7 @@ EXPECTED_IN_SUBJECT = {
     "evaluator_assigned": lambda n: n.target.reference,
     "evaluation_submitted": lambda n: n.target.action.reference,
     "measurement_due": lambda n: n.target.name,
+    "evaluation_due": lambda n: n.target.reference,
     "follow_up_request_opened": lambda n: n.context["action_reference"],
     "action_closed": lambda n: n.target.reference,
 }
