@@ -1051,14 +1051,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = [unfiltered] if slowest is unfiltered else [unfiltered, slowest]
     dissected = [dissect(t, client) for t in chosen]
     section = report(args, timings, dissected, database_counts(), seeded, machine())
-    print()
-    print(section)
-    if args.write:
-        path = Path(args.write)
-        if not path.is_absolute():
-            path = ROOT / path
-        write_section(path, section)
-        print(f"Wrote {path}")
+    matching.publish(section, args.write, start=START_MARK, end=END_MARK)
 
 
 if __name__ == "__main__":

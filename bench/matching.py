@@ -816,6 +816,21 @@ def write_section(
     path.write_text(text)
 
 
+def publish(
+    section: str, write: str | None, *, start: str = START_MARK, end: str = END_MARK
+) -> None:
+    """Print the report's section and, with ``--write PATH`` (relative to the project),
+    replace that benchmark's section of PATH."""
+    print()
+    print(section)
+    if write:
+        path = Path(write)
+        if not path.is_absolute():
+            path = ROOT / path
+        write_section(path, section, start=start, end=end)
+        print(f"Wrote {path}")
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -914,14 +929,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     heavy = heaviest(world, results[-1], watch)
     section = report(args, world, results, heavy, machine())
-    print()
-    print(section)
-    if args.write:
-        path = Path(args.write)
-        if not path.is_absolute():
-            path = ROOT / path
-        write_section(path, section)
-        print(f"Wrote {path}")
+    publish(section, args.write)
 
 
 if __name__ == "__main__":

@@ -634,14 +634,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not args.keep:
             drop_database(config)
     section = report(args, results, info, redis, dissected)
-    print()
-    print(section)
-    if args.write:
-        path = Path(args.write)
-        if not path.is_absolute():
-            path = ROOT / path
-        write_section(path, section)
-        print(f"Wrote {path}")
+    matching.publish(section, args.write, start=START_MARK, end=END_MARK)
 
 
 if __name__ == "__main__":

@@ -55,39 +55,42 @@ def languages() -> QuerySet[Language]:
     return Language.objects.all()
 
 
-def notification_preferences(user: Any) -> list[dict[str, Any]]:
-    """For each configurable category: the user's own choice (or ``None``), the default
-    that applies without it and where that default comes from. Two queries."""
-    own = dict(NotificationPreference.objects.filter(user=user).values_list("category", "mode"))
-    org = (
-        dict(
-            OrganisationNotificationDefault.objects.filter(
-                organisation_id=user.organisation_id
-            ).values_list("category", "mode")
-        )
-        if user.organisation_id
-        else {}
-    )
+def _delivery_rows(chosen: dict[str, str], defaults: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per configurable category: the choice made here (or ``None``), the default
+    that applies without it, where that default comes from, and what applies now."""
     rows = []
     for category in CONFIGURABLE_CATEGORIES:
-        default = org.get(category) or settings.NOTIFICATION_DEFAULT_MODE
+        default = defaults.get(category) or settings.NOTIFICATION_DEFAULT_MODE
         rows.append(
             {
                 "category": category,
                 "label": NotificationCategory(category).label,
-                "mode": own.get(category),
+                "mode": chosen.get(category),
                 "default": default,
                 "default_label": DeliveryMode(default).label,
-                "default_from_organisation": category in org,
-                "effective": own.get(category) or default,
+                "default_from_organisation": category in defaults,
+                "effective": chosen.get(category) or default,
             }
         )
     return rows
 
 
-def organisation_notification_defaults(organisation: Any) -> dict[str, str]:
+def _organisation_modes(organisation_id: int | None) -> dict[str, str]:
+    if organisation_id is None:
+        return {}
     return dict(
-        OrganisationNotificationDefault.objects.filter(organisation=organisation).values_list(
+        OrganisationNotificationDefault.objects.filter(organisation_id=organisation_id).values_list(
             "category", "mode"
         )
     )
+
+
+def notification_preferences(user: Any) -> list[dict[str, Any]]:
+    """A user's choices per category over their organisation's defaults. Two queries."""
+    own = dict(NotificationPreference.objects.filter(user=user).values_list("category", "mode"))
+    return _delivery_rows(own, _organisation_modes(user.organisation_id))
+
+
+def organisation_notification_defaults(organisation: Any) -> list[dict[str, Any]]:
+    """An organisation's defaults per category over the programme's. One query."""
+    return _delivery_rows(_organisation_modes(organisation.pk), {})

@@ -44,8 +44,6 @@ from cbportal.core.forms import (
     apply_errors,
 )
 from cbportal.core.models import (
-    CONFIGURABLE_CATEGORIES,
-    DeliveryMode,
     DeliveryStatus,
     Digest,
     Notification,
@@ -289,11 +287,11 @@ def organisation_notification_defaults(request: HttpRequest) -> HttpResponse:
     organisation = chooser.cleaned_data["organisation"] if chooser.is_valid() else None
     form = None
     if organisation is not None:
-        fallback = DeliveryMode(settings.NOTIFICATION_DEFAULT_MODE).label
+        rows = selectors.organisation_notification_defaults(organisation)
         form = DeliveryModesForm(
             request.POST or None,
-            defaults=dict.fromkeys(CONFIGURABLE_CATEGORIES, fallback),
-            initial_modes=selectors.organisation_notification_defaults(organisation),
+            defaults={r["category"]: r["default_label"] for r in rows},
+            initial_modes={r["category"]: r["mode"] for r in rows},
         )
         if request.method == "POST" and form.is_valid():
             try:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -189,18 +188,7 @@ class OrganisationNotificationDefaultsView(APIView):
         return get_object_or_404(Organisation.objects.filter(is_active=True), pk=pk)
 
     def _rows(self, organisation: Organisation) -> Response:
-        chosen = selectors.organisation_notification_defaults(organisation)
-        default = settings.NOTIFICATION_DEFAULT_MODE
-        rows = [
-            {
-                "category": category,
-                "label": NotificationCategory(category).label,
-                "mode": chosen.get(category),
-                "default": default,
-                "effective": chosen.get(category) or default,
-            }
-            for category in CONFIGURABLE_CATEGORIES
-        ]
+        rows = selectors.organisation_notification_defaults(organisation)
         return Response(OrganisationNotificationDefaultSerializer(rows, many=True).data)
 
     def _save(self, request: Request, pk: int, *, partial: bool) -> Response:
