@@ -164,3 +164,15 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
 
     load_countries(apps)
     load_core(apps)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The accessibility summary of the browser tests: pages checked, violations by impact."""
+    from tests.e2e.accessibility import REPORT, ROOT
+
+    if not REPORT.checks:
+        return
+    terminalreporter.section("accessibility (axe-core, WCAG 2.1 AA)")
+    for line in REPORT.summary():
+        terminalreporter.write_line(line)
+    REPORT.write(ROOT / "test-results" / "accessibility.json")

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.accessibility import Auditor
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 CHROMIUM_ARGS = [
@@ -33,8 +35,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+class AuditedBrowser:
+    """The Chromium browser, whose every new context has its pages checked by axe-core."""
+
+    def __init__(self, browser: Any, auditor: Auditor) -> None:
+        self._browser = browser
+        self.auditor = auditor
+
+    def new_context(self, **kwargs: Any) -> Any:
+        context = self._browser.new_context(**kwargs)
+        self.auditor.attach(context)
+        return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
@@ -46,6 +64,16 @@ def browser() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[AuditedBrowser]:
+    """Each test's browser: a serious or critical accessibility violation on any page the
+    test reached fails it, with axe's description of each."""
+    audited = AuditedBrowser(chromium, Auditor())
+    yield audited
+    problems = audited.auditor.problems
+    assert not problems, "\n\n".join(dict.fromkeys(problems))
 
 
 @pytest.fixture
