@@ -9,7 +9,7 @@
 FROM node:20-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # --- Application -------------------------------------------------------------------------
 FROM python:3.11-slim AS app

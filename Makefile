@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications clean
+.PHONY: run test test-browser screenshots install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ run: seed
 ## Run the whole test suite (browser tests need /usr/bin/chromium; they skip without it).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Only the browser tests (Chromium + axe-core); the accessibility summary ends the output.
+test-browser: install
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+## Regenerate docs/screenshots/ (the README's pictures) from the browser tests.
+screenshots: install
+	CBPORTAL_DOCS_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_role_pages.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -41,3 +41,75 @@ def test_names_follow_the_active_language(db):
         assert Country.objects.get(code="DE").display_name == "Alemania"
     with translation.override("fr"):
         assert GcmObjective.objects.get(number=23).display_title.startswith("Renforcer")
+
+
+def test_every_reference_row_has_a_french_and_a_spanish_name(db):
+    """Reference tables show their names in the reader's language: no row may fall back to
+    English in French or Spanish."""
+    tables = [
+        (ThematicArea, "name"),
+        (GcmObjective, "title"),
+        (Language, "name"),
+        (Country, "name"),
+    ]
+    for model, field in tables:
+        for lang in ("fr", "es"):
+            missing = list(
+                model.objects.filter(**{f"{field}_{lang}": ""}).values_list(field, flat=True)
+            )
+            assert not missing, f"{model.__name__} without a {lang} {field}: {missing[:5]}"
+
+
+def test_every_choice_a_user_sees_is_in_the_catalogues():
+    """Enumerated reference data (activity types, CB levels, DAC criteria and ratings,
+    statuses, …) comes from model choices: every label must be a translatable string that
+    the French and Spanish catalogues translate. A plain-string label, or one missing from a
+    catalogue, fails here."""
+    from pathlib import Path
+
+    import polib
+    from django.apps import apps
+    from django.utils.functional import Promise
+
+    from evaluations.models import DAC_CRITERIA
+
+    locale = Path(__file__).resolve().parents[2] / "locale"
+    catalogues = {
+        lang: {
+            e.msgid
+            for e in polib.pofile(str(locale / lang / "LC_MESSAGES" / "django.po"))
+            if e.translated()
+        }
+        for lang in ("fr", "es")
+    }
+    labels: dict[str, object] = {}
+    for model in apps.get_models():
+        if model._meta.app_label not in {
+            "core",
+            "accounts",
+            "requests_app",
+            "actions",
+            "experts",
+            "evaluations",
+        }:
+            continue
+        for model_field in model._meta.get_fields():
+            for value, label in getattr(model_field, "flatchoices", None) or []:
+                labels[f"{model.__name__}.{model_field.name}={value}"] = label
+    for name, label in DAC_CRITERIA:
+        labels[f"DAC_CRITERIA.{name}"] = label
+
+    def msgid(label: Promise) -> str:
+        # A lazy gettext proxy keeps its arguments: (message,) or (context, message).
+        return str(label._args[-1])  # type: ignore[attr-defined]
+
+    assert len(labels) > 100, "the walk over model choices found too little"
+    not_translatable = sorted(k for k, v in labels.items() if not isinstance(v, Promise))
+    # CEFR levels (A1–C2) are the same codes in every language.
+    not_translatable = [k for k in not_translatable if not k.startswith("ExpertLanguage.level=")]
+    assert not not_translatable, f"choice labels that are plain strings: {not_translatable[:10]}"
+    for lang, msgids in catalogues.items():
+        missing = sorted(
+            k for k, v in labels.items() if isinstance(v, Promise) and msgid(v) not in msgids
+        )
+        assert not missing, f"{lang}: choice labels missing from the catalogue: {missing[:10]}"

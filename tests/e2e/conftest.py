@@ -96,6 +96,15 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     assert not errors, f"the page reported errors: {errors}"
 
 
-def screenshot(page: Any, name: str) -> None:
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot(page: Any, name: str, *, docs: bool = False) -> None:
+    """Save the page to test-results/<name>.png (the whole page). With ``docs=True`` and
+    ``CBPORTAL_DOCS_SCREENSHOTS=1`` (``make screenshots``), also save what the window shows
+    to docs/screenshots/<name>.png, the pictures the README shows."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if docs and os.environ.get("CBPORTAL_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), animations="disabled")
