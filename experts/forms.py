@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Country, Organisation, Region, Role, User
+from cbportal.core.i18n import AlphabeticalChoiceIterator
 from cbportal.core.models import Language, ThematicArea
 from experts import services
 from experts.models import AdministrationType, CefrLevel, DeploymentStatus, Expert, VettingStatus
@@ -22,11 +23,15 @@ class SingleCountryChoice(CountryChoice):
 
 
 class MultiCountryChoice(forms.ModelMultipleChoiceField):
+    iterator = AlphabeticalChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         return obj.display_name
 
 
 class LanguageSingleChoice(forms.ModelChoiceField):
+    iterator = AlphabeticalChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         return obj.display_name
 

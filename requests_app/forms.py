@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Country
+from cbportal.core.i18n import AlphabeticalChoiceIterator
 from cbportal.core.models import GcmObjective, Language, ThematicArea
 from requests_app.models import (
     AssessmentMethod,
@@ -36,11 +37,15 @@ class GcmChoice(forms.ModelMultipleChoiceField):
 
 
 class LanguageChoice(forms.ModelMultipleChoiceField):
+    iterator = AlphabeticalChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         return obj.display_name
 
 
 class CountryChoice(forms.ModelChoiceField):
+    iterator = AlphabeticalChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         return obj.display_name
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from django.forms.models import ModelChoiceIterator
 from django.utils import translation
 
 
@@ -13,3 +18,26 @@ def localized(obj: object, field: str = "name") -> str:
         if value:
             return str(value)
     return str(getattr(obj, field))
+
+
+def collation_key(text: str) -> str:
+    """Sort key for names in any of the portal's languages: accents and case ignored, so
+    that "Égypte" sorts with the E's, as a French reader looks for it."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+class AlphabeticalChoiceIterator(ModelChoiceIterator):
+    """Options in the alphabetical order of their labels in the reader's language (the
+    tables are ordered by their English names)."""
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        # The blank option first and before any query, as Django's iterator does: the
+        # widget peeks at the first choice to decide on the ``required`` attribute.
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        queryset: Any = self.queryset
+        if not queryset._prefetch_related_lookups:
+            queryset = queryset.iterator()
+        choices = [self.choice(obj) for obj in queryset]
+        yield from sorted(choices, key=lambda choice: collation_key(str(choice[1])))

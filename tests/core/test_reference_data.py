@@ -113,3 +113,23 @@ def test_every_choice_a_user_sees_is_in_the_catalogues():
             k for k, v in labels.items() if isinstance(v, Promise) and msgid(v) not in msgids
         )
         assert not missing, f"{lang}: choice labels missing from the catalogue: {missing[:10]}"
+
+
+def test_country_and_language_options_follow_the_readers_alphabet(db):
+    """The tables are ordered by English name; a French reader finds "Allemagne" among the
+    A's and "Égypte" among the E's, a Spanish reader "Alemania" among the A's."""
+    from django.utils import translation
+
+    from cbportal.core.i18n import collation_key
+    from requests_app.forms import RequestForm
+
+    for lang, germany, egypt in (("fr", "Allemagne", "Égypte"), ("es", "Alemania", "Egipto")):
+        with translation.override(lang):
+            form = RequestForm()
+            labels = [str(label) for value, label in form.fields["country"].choices if value]
+            languages = [str(label) for _, label in form.fields["languages"].choices]
+        assert labels == sorted(labels, key=collation_key), lang
+        assert languages == sorted(languages, key=collation_key), lang
+        assert labels.index(germany) < 10, (lang, labels[:10])
+        position = labels.index(egypt)
+        assert collation_key(labels[position - 1])[0] in "de", (lang, labels[position - 1])

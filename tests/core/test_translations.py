@@ -35,3 +35,16 @@ def test_pages_follow_the_chosen_language(client):
     response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="es")
     assert 'lang="es"' in response.content.decode()
     assert "Iniciar sesión" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_a_capitalised_message_stays_capitalised(language):
+    """Labels, headings and buttons start with a capital in English; a translation that
+    starts in lower case shows as a lower-case label (seen: "objectifs du PMM")."""
+    catalogue = polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
+    lowered = [
+        (e.msgid, e.msgstr)
+        for e in catalogue.translated_entries()
+        if not e.msgid_plural and e.msgid[:1].isupper() and e.msgstr[:1].islower()
+    ]
+    assert not lowered, f"{language}: {lowered[:5]}"

@@ -111,6 +111,18 @@ class Report:
 
 
 REPORT = Report()
+# Pages (by id) whose check is running now.
+RUNNING: set[int] = set()
+
+
+def settle(page: Any, timeout_ms: int = 15_000) -> None:
+    """Wait until the check of the page's last load has ended. A test calls it before it
+    changes the page in ways a check must not see half-done: keyboard focus, say, which
+    shows the skip link over the header."""
+    waited = 0
+    while id(page) in RUNNING and waited < timeout_ms:
+        page.wait_for_timeout(20)
+        waited += 20
 
 
 def axe_version() -> str:
@@ -163,6 +175,7 @@ class Auditor:
     def audit(self, page: Any) -> None:
         if urlsplit(page.url).scheme not in ("http", "https"):
             return
+        RUNNING.add(id(page))
         try:
             if page.evaluate("() => document.contentType") != "text/html":
                 return  # a JSON answer, a PDF or an image opened by a test
@@ -172,5 +185,7 @@ class Auditor:
                 REPORT.interrupted[route(page.url)] += 1
                 return
             raise
+        finally:
+            RUNNING.discard(id(page))
         if blocking:
             self.problems.append(describe(page.url, blocking))

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from experts import services
 from experts.models import Deployment, DeploymentStatus, Expert
+from tests.e2e.accessibility import settle
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_request_journey import sign_in
 from tests.experts.builders import approved_action, deployment_in, first_need, make_expert
@@ -313,6 +314,7 @@ def test_an_expert_accepts_an_invitation_with_the_keyboard_only(
     errors: list[str] = []
     page = open_as(browser, live_server, "expert", errors)
     page.goto("/experts/invitations/")
+    settle(page)
     accept = page.get_by_test_id("invitation").get_by_role("button", name="Accept")
     for _ in range(50):
         page.keyboard.press("Tab")
