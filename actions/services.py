@@ -293,13 +293,18 @@ def action_start(*, action_id: int, by: User, comment: str = "") -> Action:
 
 @transaction.atomic
 def action_complete(*, action_id: int, by: User, comment: str = "") -> Action:
-    """Staff mark implementation complete. Notifies nobody (evaluation follows)."""
+    """Staff mark implementation complete. Notifies the assigned evaluators that the final
+    evaluation is due (``evaluation_due``, the first of its reminders)."""
+    from evaluations.services import evaluation_due_notify
+
     action = _lock_action(action_id, by)
     ACTION_WORKFLOW.check(action, "complete", by)
     action.completed_at = timezone.now()
     action, _event = fire_transition(
         action, ACTION_WORKFLOW, "complete", by=by, comment=comment, extra_fields=["completed_at"]
     )
+    evaluators = list(action.evaluators.filter(is_active=True, role=Role.EVALUATOR).order_by("pk"))
+    evaluation_due_notify(action, evaluators, today=timezone.localdate())
     return action
 
 

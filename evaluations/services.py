@@ -881,6 +881,33 @@ def evaluation_due_date(action: Action) -> date | None:
     return completed + timedelta(days=settings.FINAL_EVALUATION_DUE_DAYS)
 
 
+def evaluation_due_notify(action: Action, evaluators: list[User], *, today: date) -> bool:
+    """Tell ``evaluators`` (the action's assigned, active evaluators) that its final
+    evaluation is due — unless they were told today or within the reminder interval — and
+    with what due date. Called when staff complete the action (the first notice) and by
+    the daily reminder (the later ones), through one ``ReminderLog``, so a completion and
+    the same day's reminder send one email. An evaluator deployed on the action as an
+    expert (conflict of interest, who may not write it) is left out."""
+    if not evaluators:
+        return False
+    due = evaluation_due_date(action)
+    # A generator: the conflict checks (one query per evaluator) run only when ``remind``
+    # is about to send, not on the days the reminder is not due.
+    recipients = (u for u in evaluators if not deployed_on_action(u, action.pk))
+    return remind(
+        "evaluation_due",
+        action,
+        recipients,
+        today=today,
+        context={
+            "action_reference": action.reference,
+            "due": due.isoformat() if due else "",
+            "overdue": due is not None and due < today,
+        },
+        url=reverse("evaluations:evaluation", args=[action.pk]),
+    )
+
+
 def evaluations_remind_due(*, today: date | None = None) -> int:
     """Beat (``evaluations.tasks.remind_evaluations_due``): remind the assigned evaluators
     of each completed action whose final evaluation is not submitted yet, again every
@@ -897,24 +924,7 @@ def evaluations_remind_due(*, today: date | None = None) -> int:
         .order_by("completed_at", "pk")
     )
     for action in candidates.iterator(chunk_size=200):
-        evaluators: list[User] = action.reminder_recipients  # type: ignore[attr-defined]
-        if not evaluators:
-            continue
-        due = evaluation_due_date(action)
-        # A generator: the conflict checks (one query per evaluator) run only when
-        # ``remind`` is about to send, not on the days the reminder is not due.
-        recipients = (u for u in evaluators if not deployed_on_action(u, action.pk))
-        if remind(
-            "evaluation_due",
-            action,
-            recipients,
-            today=today,
-            context={
-                "action_reference": action.reference,
-                "due": due.isoformat() if due else "",
-                "overdue": due is not None and due < today,
-            },
-            url=reverse("evaluations:evaluation", args=[action.pk]),
-        ):
+        recipients: list[User] = action.reminder_recipients  # type: ignore[attr-defined]
+        if evaluation_due_notify(action, recipients, today=today):
             reminded += 1
     return reminded

@@ -344,7 +344,8 @@ def test_no_evaluation_reminder_for_submitted_closed_or_cancelled_actions(
     closed_action(partner, staff, approver, evaluator=evaluator)
     cancelled_action(partner, staff, approver, evaluator=evaluator)
     assert remind_evaluations(TODAY() + timedelta(days=90)) == 0
-    assert ReminderLog.objects.count() == 0
+    # Completing an action gave its first notice; the reminder wrote nothing more.
+    assert not ReminderLog.objects.filter(day=TODAY() + timedelta(days=90)).exists()
 
 
 def test_only_the_actions_assigned_active_evaluators_hear(
@@ -374,9 +375,12 @@ def test_an_evaluator_with_a_conflict_of_interest_is_left_out(
     # evaluator2 was deployed on the action as an expert after being assigned.
     engaged_expert(action, staff, "accepted", user=evaluator2)
     action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
-    assert remind_evaluations(TODAY()) == 1
+    # Completing the action is the first notice; the day's reminder adds nothing.
     assert notified("evaluation_due") == ["evaluator"]
     assert ReminderLog.objects.get().recipients == 1
+    assert remind_evaluations(TODAY()) == 0
+    assert remind_evaluations(TODAY() + timedelta(days=7)) == 1
+    assert notified("evaluation_due") == ["evaluator", "evaluator"]
 
 
 def test_nothing_is_logged_when_every_evaluator_has_a_conflict(partner, staff, approver, evaluator):
@@ -387,13 +391,29 @@ def test_nothing_is_logged_when_every_evaluator_has_a_conflict(partner, staff, a
     assert ReminderLog.objects.count() == 0
 
 
+def test_completing_an_action_tells_its_evaluators_at_once(
+    partner, staff, approver, evaluator, evaluator2
+):
+    """The evaluators act next: they hear when staff complete the action, in the same
+    transaction, through the same reminder log as the daily reminder (one email that day)."""
+    action = running_action(partner, staff, approver)
+    action = assign(action, staff, evaluator, evaluator2)
+    assert notified("evaluation_due") == []
+    action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
+    assert notified("evaluation_due", action) == ["evaluator", "evaluator2"]
+    assert logs("evaluation_due", action) == [("", TODAY())]
+    assert remind_evaluations(TODAY()) == 0
+    assert notified("evaluation_due", action) == ["evaluator", "evaluator2"]
+
+
 def test_a_resumed_then_completed_action_is_reminded(partner, staff, approver, evaluator):
     action = running_action(partner, staff, approver, evaluator=evaluator)
     action_services.action_transition(action_id=action.pk, name="suspend", by=staff, text=REASON)
     assert remind_evaluations(TODAY()) == 0
     action_services.action_transition(action_id=action.pk, name="resume", by=staff, text=REASON)
     action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
-    assert remind_evaluations(TODAY()) == 1
+    assert notified("evaluation_due") == ["evaluator"]
+    assert remind_evaluations(TODAY()) == 0
 
 
 # --- evaluation_due: what ---------------------------------------------------------------------
