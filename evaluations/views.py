@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 
-from actions.models import Action, Activity
+from actions.models import Action, ActionStatus, Activity
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
@@ -689,9 +689,13 @@ def outcome_evidence(request: HttpRequest, pk: int) -> HttpResponseBase:
 # --- the final evaluation -------------------------------------------------------------
 
 
-def _submit_blocker(evaluation: FinalEvaluation | None, user: Any) -> str | None:
-    """Why the evaluator cannot submit the stored draft now (None: they can)."""
+def _submit_blocker(evaluation: FinalEvaluation | None, action: Action, user: Any) -> str | None:
+    """Why the evaluator cannot submit the stored draft now (None: they can). With nothing
+    stored yet, an evaluator of a completed action may write and submit in one go: the
+    service checks the posted evaluation is complete."""
     if evaluation is None:
+        if action.status == ActionStatus.COMPLETED:
+            return None
         return _("Save a draft first; it can be submitted once it is complete.")
     try:
         EVALUATION_WORKFLOW.check(evaluation, "submit", user)
@@ -731,9 +735,12 @@ def evaluation(request: HttpRequest, action_id: int) -> HttpResponse:
         "form": form,
         "conflicted": conflicted,
         "can_submit": writable
-        and current is not None
-        and "submit" in EVALUATION_WORKFLOW.allowed(current, user),
-        "submit_blocker": _submit_blocker(current, user) if writable else None,
+        and (
+            "submit" in EVALUATION_WORKFLOW.allowed(current, user)
+            if current is not None
+            else action.status == ActionStatus.COMPLETED
+        ),
+        "submit_blocker": _submit_blocker(current, action, user) if writable else None,
         "can_follow_up": current is not None and permissions.can_follow_up(user, current),
         "recommendations": list(current.recommendations.all()) if current is not None else [],
         "rating_labels": RATING_LABELS,

@@ -1139,6 +1139,36 @@ def test_the_evaluator_submits_once_the_action_is_completed(
     assert client.get(url("evaluation", action.pk)).status_code == 200
 
 
+def test_the_evaluator_writes_and_submits_in_one_go_on_the_first_visit(
+    client, evaluator, staff, action
+):
+    """Nothing stored yet and the action completed: the first page already offers to
+    submit, and a complete evaluation posted with it is saved and submitted at once."""
+    action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
+    client.force_login(evaluator)
+    page = client.get(url("evaluation", action.pk))
+    assert "submit-evaluation" in find_testids(page)
+    assert "submit-blocker" not in find_testids(page)
+
+    response = client.post(url("evaluation", action.pk), evaluation_post(submit="1"))
+
+    assert response.status_code == 302
+    assert FinalEvaluation.objects.get(action=action).status == "submitted"
+
+
+def test_an_incomplete_evaluation_submitted_first_time_is_kept_as_a_draft(
+    client, evaluator, staff, action
+):
+    action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
+    client.force_login(evaluator)
+
+    response = client.post(url("evaluation", action.pk), evaluation_post(findings="", submit="1"))
+
+    assert response.status_code == 302
+    assert FinalEvaluation.objects.get(action=action).status == "draft"
+    assert any("Write the findings." in m for m in flashed(response))
+
+
 def test_an_incomplete_draft_is_saved_but_not_submitted(client, evaluator, staff, action):
     complete_evaluation(action, evaluator)
     action_services.action_transition(action_id=action.pk, name="complete", by=staff, text="")
