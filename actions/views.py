@@ -7,6 +7,7 @@ import logging
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -173,6 +174,13 @@ def action_create(request: HttpRequest, assessment_id: int) -> HttpResponse:
     return render(request, "actions/action_create.html", {"form": form, "assessment": assessment})
 
 
+def _plan_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _plan_context(user: Any, action: Action, current: plan.Plan, **extra: Any) -> dict[str, Any]:
     """Everything the plan view and editor need, from the plan as data."""
     gaps = {g.pk: g for g in action.assessment.gaps.all()}
@@ -198,6 +206,9 @@ def _plan_context(user: Any, action: Action, current: plan.Plan, **extra: Any) -
         activities.append(
             {
                 **a,
+                # The plan keeps ISO dates; the page shows them in the reader's format.
+                "start": _plan_date(a.get("start_date")),
+                "end": _plan_date(a.get("end_date")),
                 "type_label": dict(ActivityType.choices).get(a["type"], a["type"]),
                 "modality_label": dict(Modality.choices).get(a.get("modality"), ""),
                 "objective_texts": [titles[k] for k in a.get("objectives", []) if k in titles],

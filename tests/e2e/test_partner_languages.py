@@ -600,13 +600,6 @@ def test_the_partner_journey_runs_in_the_partners_language(
     assert not errors, f"the pages reported errors: {errors}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "templates/actions/includes/plan_view.html (activity calendar) prints the plan's ISO dates "
-        "({{ a.start_date }}, a string from the plan's JSON) instead of formatting them"
-    ),
-)
 def test_the_activity_calendar_shows_dates_in_the_partners_language(
     client: Any, partner: Any, staff: Any, approver: Any
 ) -> None:
