@@ -469,7 +469,7 @@ def test_it_shows_indicators_by_level_with_progress_in_words_and_history(
     assert "50 % of the way from baseline to target" in html.unescape(card)
     # The history, newest first, in a table with a caption and column headers.
     history = re.search(rf'data-testid="measurements-{sops.pk}">(.*?)</table>', card, re.S)
-    assert history and "<caption>" in history.group(1) and 'scope="col"' in history.group(1)
+    assert history and "<caption id=" in history.group(1) and 'scope="col"' in history.group(1)
     assert history.group(1).index("40 %") < history.group(1).index("30 %")
     assert "Inspection in March" in history.group(1)
     law_card = body[body.index(f'id="indicator-{law.pk}"') :]
@@ -1209,7 +1209,7 @@ def test_staff_read_the_evaluation_and_open_a_follow_up_request(
     body = page.content.decode()
     assert "evaluation-form" not in find_testids(page)
     table = re.search(r'data-testid="ratings">(.*?)</table>', body, re.S)
-    assert table and "<caption>" in table.group(1)
+    assert table and "<caption id=" in table.group(1)
     assert re.search(
         r'<th scope="row">Impact</th>\s*<td[^>]*>2 — Partly satisfactory', table.group(1)
     )
