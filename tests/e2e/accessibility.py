@@ -194,3 +194,15 @@ class Auditor:
             RUNNING.discard(id(page))
         if blocking:
             self.problems.append(describe(page.url, blocking))
+
+
+def tab_to(page: Any, target: Any, what: str, max_presses: int = 80) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user would; fail after
+    ``max_presses``. Waits for the page's check first (see ``settle``)."""
+    settle(page)
+    for _ in range(max_presses):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    if not target.evaluate("el => el === document.activeElement"):
+        raise AssertionError(f"{max_presses} presses of Tab never reached {what}")

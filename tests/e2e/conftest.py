@@ -76,21 +76,31 @@ def browser(chromium: Any) -> Iterator[AuditedBrowser]:
     assert not problems, "\n\n".join(dict.fromkeys(problems))
 
 
+def watch(page: Any, who: str, errors: list[str]) -> Any:
+    """Collect in ``errors`` what a user would see go wrong in ``page``: errors thrown by
+    its scripts, console errors, and any asset or request that fails to load (a missing
+    static file, a broken link). Documents are left out: a test may ask for a 404 page."""
+    page.set_default_timeout(10_000)
+    prefix = f"{who}: " if who else ""
+    page.on("pageerror", lambda exc: errors.append(f"{prefix}{exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"{prefix}{msg.text}") if msg.type == "error" else None,
+    )
+
+    def failed_response(response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            errors.append(f"{prefix}{response.status} {response.url}")
+
+    page.on("response", failed_response)
+    return page
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    def failed_response(response: Any) -> None:
-        # Any asset or page that fails to load is a bug (missing static file, broken link).
-        if response.status >= 400 and response.request.resource_type != "document":
-            errors.append(f"{response.status} {response.url}")
-
-    page.on("response", failed_response)
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page = watch(context.new_page(), "", errors)
     yield page
     context.close()
     assert not errors, f"the page reported errors: {errors}"

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from experts import services
 from experts.models import Deployment, DeploymentStatus, Expert
-from tests.e2e.accessibility import settle
-from tests.e2e.conftest import screenshot
+from tests.e2e.accessibility import tab_to
+from tests.e2e.conftest import screenshot, watch
 from tests.e2e.test_request_journey import sign_in
 from tests.experts.builders import approved_action, deployment_in, first_need, make_expert
 from tests.factories import UserFactory
@@ -30,19 +30,7 @@ ANSWER_LINK = re.compile(r"https?://\S+?(/experts/invitations/answer/[^/\s]+/)")
 def open_as(browser: Any, live_server: Any, username: str, errors: list[str]) -> Any:
     """``sign_in``, with the checks of conftest's ``page`` fixture: errors thrown in the
     page, console errors and failed assets are collected in ``errors``."""
-    page = sign_in(browser, live_server, username)
-    page.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
-    page.on(
-        "console",
-        lambda msg: errors.append(f"{username}: {msg.text}") if msg.type == "error" else None,
-    )
-
-    def failed_response(response: Any) -> None:
-        if response.status >= 400 and response.request.resource_type != "document":
-            errors.append(f"{username}: {response.status} {response.url}")
-
-    page.on("response", failed_response)
-    return page
+    return watch(sign_in(browser, live_server, username), username, errors)
 
 
 def build_roster(*, expert: Any, staff: Any, partner: Any, activity: Any) -> dict[str, Expert]:
@@ -314,14 +302,8 @@ def test_an_expert_accepts_an_invitation_with_the_keyboard_only(
     errors: list[str] = []
     page = open_as(browser, live_server, "expert", errors)
     page.goto("/experts/invitations/")
-    settle(page)
     accept = page.get_by_test_id("invitation").get_by_role("button", name="Accept")
-    for _ in range(50):
-        page.keyboard.press("Tab")
-        if accept.evaluate("button => button === document.activeElement"):
-            break
-    else:
-        pytest.fail("Tab never reached the Accept button")
+    tab_to(page, accept, "the Accept button")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("no-invitations")).to_be_visible()
     assert Deployment.objects.get(pk=invited.pk).status == DeploymentStatus.ACCEPTED

@@ -27,7 +27,7 @@ from evaluations.models import (
     Progress,
 )
 from requests_app.models import AssistanceRequest, RequestStatus
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, watch
 from tests.e2e.test_deployment_journey import open_as
 from tests.evaluations.builders import PAST_DAYS, make_indicator, running_action
 from tests.experts.builders import deployment_in, first_need, make_expert
@@ -61,22 +61,7 @@ NEW_INDICATOR = "Officers trained in victim identification"
 def _anonymous(browser: Any, live_server: Any, errors: list[str]) -> Any:
     """A visitor without an account, watched like ``open_as`` watches a signed-in user."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on("pageerror", lambda exc: errors.append(f"visitor: {exc}"))
-    page.on(
-        "console",
-        lambda msg: errors.append(f"visitor: {msg.text}") if msg.type == "error" else None,
-    )
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"visitor: {r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document"
-            else None
-        ),
-    )
-    return page
+    return watch(context.new_page(), "visitor", errors)
 
 
 def _refused_page(errors: list[str], who: str) -> None:

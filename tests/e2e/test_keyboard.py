@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from experts.models import Deployment, DeploymentStatus
 from experts.workflow import DEPLOYMENT_WORKFLOW
 from requests_app.models import AssistanceRequest, RequestStatus
-from tests.e2e.accessibility import settle
+from tests.e2e.accessibility import settle, tab_to
 from tests.e2e.test_partner_languages import watch
 from tests.experts.builders import approved_action, deployment_in, first_need, make_expert
 from tests.factories import PASSWORD
@@ -41,17 +41,6 @@ def browsing(browser: Any, live_server: Any) -> Iterator[tuple[Any, list[str]]]:
     yield page, errors
     context.close()
     assert not errors, f"the page reported errors: {errors}"
-
-
-def tab_to(page: Any, target: Any, what: str, max_presses: int = MAX_TABS) -> None:
-    """Press Tab until ``target`` has the focus; fail after ``max_presses``."""
-    settle(page)  # the skip link, once focused, covers the header axe may be checking
-    for _ in range(max_presses):
-        if target.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press("Tab")
-    if not target.evaluate("el => el === document.activeElement"):
-        pytest.fail(f"{max_presses} presses of Tab never reached {what}")
 
 
 KEY = "el => el.id || `${el.tagName}:${el.name}:${el.value}`"

@@ -51,6 +51,7 @@ from requests_app.models import (
 from requests_app.workflow import ASSESSMENT_WORKFLOW, REQUEST_WORKFLOW
 from tests.actions.builders import GAPS, advance
 from tests.actions.conftest import complete_plan
+from tests.e2e.conftest import watch
 from tests.experts.builders import approved_action
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 
@@ -161,22 +162,6 @@ def field(form: Any, name: str) -> Any:
 
 def in_language(page: Any, lang: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", lang)
-
-
-def watch(page: Any, who: str, errors: list[str]) -> None:
-    """The checks of conftest's ``page`` fixture: errors thrown in the page, console errors
-    and assets that fail to load are collected in ``errors``."""
-    page.set_default_timeout(10_000)
-    page.on("pageerror", lambda exc: errors.append(f"{who}: {exc}"))
-    page.on(
-        "console", lambda msg: errors.append(f"{who}: {msg.text}") if msg.type == "error" else None
-    )
-
-    def failed(response: Any) -> None:
-        if response.status >= 400 and response.request.resource_type != "document":
-            errors.append(f"{who}: {response.status} {response.url}")
-
-    page.on("response", failed)
 
 
 def open_notifications(page: Any, lang: str) -> None:

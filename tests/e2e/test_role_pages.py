@@ -26,7 +26,7 @@ from evaluations.demo import CLOSED
 from experts.demo import BORDER, NEEDS
 from experts.models import Deployment
 from tests.e2e.accessibility import REPORT, check, describe
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -282,18 +282,7 @@ def open_window(browser: Any, live_server: Any, errors: list[str], **options: An
     collected in ``errors``, as conftest's ``page`` fixture does."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB", **options)
     page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-    page.on(
-        "console",
-        lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None,
-    )
-
-    def failed_response(response: Any) -> None:
-        if response.status >= 400 and response.request.resource_type != "document":
-            errors.append(f"{response.status} {response.url}")
-
-    page.on("response", failed_response)
+    watch(page, "", errors)
     return Window(page)
 
 
