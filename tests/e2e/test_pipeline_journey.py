@@ -6,9 +6,9 @@ notifications page) and by email, once, with a link to the object.
 Only the people and the expert roster are built beforehand; the case itself is made in the
 browser. The case runs on one compressed timeline: the partner asks for support starting
 today, and the training — the mission of the expert — takes place today and tomorrow, so
-that the report can be filed and the indicators measured without moving any date. What no
-person does — the daily reminder that tells the evaluator the final evaluation is due — runs
-as Celery beat runs it.
+that the report can be filed and the indicators measured without moving any date. The
+daily reminder job runs once, as Celery beat runs it, to show it adds nothing to what
+completing the action already told the evaluator.
 """
 
 from __future__ import annotations
