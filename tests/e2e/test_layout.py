@@ -68,3 +68,23 @@ def test_staff_reach_the_email_delivery_page_from_the_menu_with_the_keyboard(bro
         "nav-link dropdown-toggle active"
     )
     context.close()
+
+
+def test_without_javascript_the_menus_show_their_links(browser, live_server):
+    """The phone menu and the Administration menu open with Bootstrap's script; a browser
+    without JavaScript shows their links as plain lists."""
+    call_command("seed_demo", quiet=True)
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="en-GB",
+        java_script_enabled=False,
+        viewport={"width": 375, "height": 812},
+    )
+    page = context.new_page()
+    sign_in(page, "staff")
+    delivery = page.get_by_role("link", name="Email delivery")
+    expect(delivery).to_be_visible()
+    delivery.click()
+    page.wait_for_url("**/notifications/outbox/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Email delivery")
+    context.close()
