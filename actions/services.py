@@ -303,8 +303,7 @@ def action_complete(*, action_id: int, by: User, comment: str = "") -> Action:
     action, _event = fire_transition(
         action, ACTION_WORKFLOW, "complete", by=by, comment=comment, extra_fields=["completed_at"]
     )
-    evaluators = list(action.evaluators.filter(is_active=True, role=Role.EVALUATOR).order_by("pk"))
-    evaluation_due_notify(action, evaluators, today=timezone.localdate())
+    evaluation_due_notify(action, today=timezone.localdate())
     return action
 
 

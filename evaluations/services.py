@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -832,11 +832,12 @@ def notify_evaluators_assigned(action: Action, evaluators: Sequence[User]) -> No
 def _reminder_recipients(lookup: str) -> Prefetch[Any]:
     """Prefetch, as ``reminder_recipients``, the action's evaluators who can still act on
     it (active, evaluator role — as ``permissions.is_assigned_evaluator``)."""
-    return Prefetch(
-        lookup,
-        queryset=User.objects.filter(is_active=True, role=Role.EVALUATOR).order_by("pk"),
-        to_attr="reminder_recipients",
-    )
+    return Prefetch(lookup, queryset=_can_act(User.objects.all()), to_attr="reminder_recipients")
+
+
+def _can_act(users: QuerySet[User]) -> QuerySet[User]:
+    """The evaluators among ``users`` who can still act (active, evaluator role)."""
+    return users.filter(is_active=True, role=Role.EVALUATOR).order_by("pk")
 
 
 def measurements_remind_due(*, today: date | None = None) -> int:
@@ -881,13 +882,18 @@ def evaluation_due_date(action: Action) -> date | None:
     return completed + timedelta(days=settings.FINAL_EVALUATION_DUE_DAYS)
 
 
-def evaluation_due_notify(action: Action, evaluators: list[User], *, today: date) -> bool:
-    """Tell ``evaluators`` (the action's assigned, active evaluators) that its final
+def evaluation_due_notify(
+    action: Action, *, today: date, evaluators: list[User] | None = None
+) -> bool:
+    """Tell the action's assigned evaluators who can still act (``evaluators`` when the
+    caller prefetched them, else one query) that its final
     evaluation is due — unless they were told today or within the reminder interval — and
     with what due date. Called when staff complete the action (the first notice) and by
     the daily reminder (the later ones), through one ``ReminderLog``, so a completion and
     the same day's reminder send one email. An evaluator deployed on the action as an
     expert (conflict of interest, who may not write it) is left out."""
+    if evaluators is None:
+        evaluators = list(_can_act(action.evaluators.all()))
     if not evaluators:
         return False
     due = evaluation_due_date(action)
@@ -925,6 +931,6 @@ def evaluations_remind_due(*, today: date | None = None) -> int:
     )
     for action in candidates.iterator(chunk_size=200):
         recipients: list[User] = action.reminder_recipients  # type: ignore[attr-defined]
-        if evaluation_due_notify(action, recipients, today=today):
+        if evaluation_due_notify(action, today=today, evaluators=recipients):
             reminded += 1
     return reminded

@@ -37,7 +37,6 @@ from actions.models import Action, ActionStatus, ActivityType
 from actions.workflow import ACTION_WORKFLOW
 from cbportal.accounts.models import Country
 from cbportal.core.models import GcmObjective, Language, NotificationCategory, ThematicArea
-from evaluations import services as evaluations
 from requests_app import services as requests
 from requests_app.models import (
     AssessmentStatus,
@@ -52,6 +51,7 @@ from requests_app.workflow import ASSESSMENT_WORKFLOW, REQUEST_WORKFLOW
 from tests.actions.builders import GAPS, advance
 from tests.actions.conftest import complete_plan
 from tests.e2e.conftest import watch
+from tests.evaluations.builders import make_indicator
 from tests.experts.builders import approved_action
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
 
@@ -437,16 +437,13 @@ def test_the_partner_journey_runs_in_the_partners_language(
     action = actions.action_create(assessment_id=assessment.pk, by=staff)
     complete_plan(action, staff)
     baseline, target = Decimal("12.5"), Decimal("40.25")
-    evaluations.indicator_create(
-        action_id=action.pk,
-        by=staff,
-        data={
-            "name": "Agents formés",
-            "level": "individual",
-            "unit": "percentage",
-            "baseline": str(baseline),
-            "target": str(target),
-        },
+    make_indicator(
+        action,
+        staff,
+        name="Agents formés",
+        level="individual",
+        baseline=str(baseline),
+        target=str(target),
     )
     action = advance(action, "approved", staff=staff, approver=approver, partner=partner)
     page.get_by_role("link", name=t(lang, "My actions"), exact=True).click()
