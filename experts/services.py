@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -982,7 +982,11 @@ def deployment_confirm(
                 ],
                 checked=True,
             )
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as refusal:
+        # Two confirmations checking the constraint against each other's new rows can also
+        # end in PostgreSQL's deadlock detector choosing this one to fail: the same refusal.
+        if isinstance(refusal, OperationalError) and not _is_deadlock(refusal):
+            raise
         raise TransitionNotAllowed(
             _(
                 "%(expert)s is already booked over these dates; missions of one expert may not overlap."
@@ -997,6 +1001,11 @@ def deployment_confirm(
         key=str(event.pk),
     )
     return deployment
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    """PostgreSQL's ``deadlock_detected`` (SQLSTATE 40P01), whichever driver raised it."""
+    return getattr(error.__cause__, "pgcode", None) == "40P01"
 
 
 @transaction.atomic

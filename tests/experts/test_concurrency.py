@@ -117,7 +117,9 @@ def test_the_constraint_settles_a_race_even_without_the_services_expert_lock(
 ):
     """Take away the lock on the expert's row that serialises confirmations: each thread
     then sees no clash, and only the database's exclusion constraint stands between the
-    expert and a double booking — the service turns its refusal into a 409."""
+    expert and a double booking — the service turns its refusal into a 409. The threads
+    checking the constraint against each other's new rows may also deadlock; PostgreSQL
+    then fails one of them, which is the same refusal (``_is_deadlock``)."""
 
     class NoLock:
         def select_for_update(self, *args: Any, **kwargs: Any) -> NoLock:
@@ -141,6 +143,37 @@ def test_the_constraint_settles_a_race_even_without_the_services_expert_lock(
     assert len(winners) == 1, outcomes
     assert all(isinstance(o, TransitionNotAllowed) for o in losers), losers
     assert Deployment.objects.filter(expert=expert_profile, status="confirmed").count() == 1
+
+
+class _Driver(Exception):
+    """Stands for the driver's exception Django chains as ``__cause__``."""
+
+    def __init__(self, pgcode: str) -> None:
+        super().__init__(pgcode)
+        self.pgcode = pgcode
+
+
+@pytest.mark.parametrize(("pgcode", "refused"), [("40P01", True), ("57014", False)])
+@pytest.mark.django_db
+def test_a_deadlock_while_confirming_is_a_refusal_and_other_database_errors_are_not(
+    need, staff, expert_profile, monkeypatch, pgcode, refused
+):
+    """Deterministic counterpart of the race above: the deadlock victim gets the 409's
+    refusal; any other operational error (here a cancelled statement) still propagates."""
+    from django.db import OperationalError
+
+    (deployment,) = accepted_deployments(need, expert_profile, staff, 1)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        error = OperationalError("driver error")
+        error.__cause__ = _Driver(pgcode)
+        raise error
+
+    monkeypatch.setattr(services, "fire_transition", fail)
+    expected = TransitionNotAllowed if refused else OperationalError
+    with pytest.raises(expected):
+        services.deployment_confirm(deployment_id=deployment.pk, by=staff)
+    assert Deployment.objects.get(pk=deployment.pk).status == "accepted"
 
 
 @pytest.mark.django_db(transaction=True)
