@@ -26,13 +26,14 @@ from actions.models import Action, ExpertiseNeed, Skill
 from actions.services import case_officer, partner_contacts
 from cbportal.accounts.models import Role, User
 from cbportal.accounts.permissions import is_staff
+from cbportal.core import audit
 from cbportal.core.errors import (
     ApplicationError,
     NotFound,
     TransitionForbidden,
     TransitionNotAllowed,
 )
-from cbportal.core.models import Language, Notification, TransitionEvent
+from cbportal.core.models import AuditKind, Language, Notification, TransitionEvent
 from cbportal.core.notifications import notify_on_commit
 from cbportal.core.reminders import remind
 from cbportal.core.services import fire_transition
@@ -85,8 +86,11 @@ def _staff_only(by: User, message: str | None = None) -> None:
 
 
 def _lock_expert(expert_id: int, by: User) -> Expert:
+    # FOR NO KEY UPDATE: an expert's key never changes, so rows that merely point at the
+    # expert (a matching run's results, a shortlisting) need not wait for the change — a
+    # full FOR UPDATE deadlocked anonymisation against a matching run on PostgreSQL.
     try:
-        expert = Expert.objects.select_for_update(of=("self",)).get(pk=expert_id)
+        expert = Expert.objects.select_for_update(of=("self",), no_key=True).get(pk=expert_id)
     except (Expert.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
     if not permissions.can_view_expert(by, expert):
@@ -370,7 +374,8 @@ def _iso(value: Any) -> Any:
 def expert_export(*, expert_id: int, by: User) -> dict[str, Any]:
     """Everything CB Portal holds about an expert, as JSON-ready data: the account, the
     profile, languages, periods, deployments with their reports and ratings, the history of
-    their profile and the notifications sent to them. The expert (and staff) may ask."""
+    their profile and the notifications sent to them. The expert (and staff) may ask; the
+    download is audited."""
     expert = selectors.expert_detail(by, expert_id)
     user = expert.user
     deployments = (
@@ -480,6 +485,12 @@ def expert_export(*, expert_id: int, by: User) -> dict[str, Any]:
             {"event": n.event, "subject": n.subject, "created_at": _iso(n.created_at)}
             for n in Notification.objects.filter(recipient=user).order_by("created_at", "id")
         ]
+    audit.audit_record(
+        kind=AuditKind.EXPORT,
+        by=by,
+        target=expert,
+        details={"export": "expert_personal_data", "format": "json"},
+    )
     return data
 
 
@@ -570,6 +581,7 @@ def expert_anonymise(*, expert_id: int, by: User) -> Expert:
         user.set_unusable_password()
         user.save()
         Notification.objects.filter(recipient=user).delete()
+    audit.erase_person(expert=expert, user=user, by=by)
     return expert
 
 
@@ -577,7 +589,9 @@ def _anonymise_history(expert: Expert, user: User | None) -> None:
     """The right to erasure reaches the transition log: the expert's own answers (accept,
     decline) lose their name and words, and staff's comments on the profile (vetting notes)
     go. Which transition happened when, from which state to which, stays. This is the one
-    place that updates ``TransitionEvent`` rows, deliberately."""
+    place that updates ``TransitionEvent`` rows, deliberately (on PostgreSQL a trigger
+    refuses it in any transaction that did not ask)."""
+    audit.allow_erasure()
     name = expert.full_name
     if user is not None:
         TransitionEvent.objects.filter(actor=user).update(actor_name=name, comment="")
@@ -927,7 +941,7 @@ def deployment_confirm(
     start, end, days = _mission_dates(deployment, start_date, end_date, expert_days)
     # Serialise confirmations of one expert: the second waits here until the first commits,
     # then sees its booking.
-    Expert.objects.select_for_update().filter(pk=deployment.expert_id).first()
+    Expert.objects.select_for_update(no_key=True).filter(pk=deployment.expert_id).first()
     clash = (
         Deployment.objects.filter(
             expert_id=deployment.expert_id,

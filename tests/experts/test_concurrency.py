@@ -185,6 +185,41 @@ def test_different_experts_are_confirmed_side_by_side(need, staff):
     assert Deployment.objects.filter(status="confirmed").count() == 4
 
 
+@pytest.mark.django_db(transaction=True)
+def test_rows_that_point_at_an_expert_do_not_wait_for_a_change_of_the_expert(
+    need, staff, expert_profile
+):
+    """A matching run stores results pointing at experts while staff may be changing one
+    of them (anonymising it deletes its results): with a full row lock on the expert the
+    two deadlocked. The services' lock must leave the expert's key free to be referenced."""
+    from experts.models import MatchJob, MatchResult
+
+    locked, release = threading.Event(), threading.Event()
+
+    def change_the_expert() -> None:
+        try:
+            with transaction.atomic():
+                services._lock_expert(expert_profile.pk, staff)
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=change_the_expert)
+    holder.start()
+    try:
+        assert locked.wait(timeout=20)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            job = MatchJob.objects.create(need=need, requested_by=staff)
+            MatchResult.objects.create(need=need, job=job, expert=expert_profile, rank=1, score=0.5)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert MatchResult.objects.filter(expert=expert_profile).count() == 1
+
+
 # --- the exclusion constraint itself ---------------------------------------------------------
 
 
