@@ -20,6 +20,7 @@ from actions.models import Action, ActionStatus, Amendment, AmendmentStatus
 from actions.workflow import ACTION_WORKFLOW, AMENDMENT_WORKFLOW
 from cbportal.accounts.models import Role, User
 from cbportal.accounts.permissions import is_staff
+from cbportal.core import audit
 from cbportal.core.errors import (
     ApplicationError,
     NotFound,
@@ -136,7 +137,8 @@ def _lock_action(action_id: int, by: User) -> Action:
 def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
     """Staff edit the title, public summary, thematic areas, GCM objectives and evaluators
     (never one deployed on the action as an expert: conflict of interest); the partner gives
-    or withdraws consent to publish. Notifies newly assigned evaluators."""
+    or withdraws consent to publish. Notifies newly assigned evaluators; a change of
+    evaluators is audited."""
     action = _lock_action(action_id, by)
     # A partner may still withdraw (or give) consent to publish a closed action: the
     # public portfolio shows closed actions too (never cancelled ones).
@@ -173,10 +175,12 @@ def action_update(*, action_id: int, by: User, data: dict[str, Any]) -> Action:
             raise ApplicationError(
                 _("Only evaluators can be assigned to evaluate an action."), field="evaluators"
             )
-        before = set(action.evaluators.values_list("pk", flat=True))
+        assigned = list(action.evaluators.all())
+        before = {u.pk for u in assigned}
         added = [u for u in evaluators if u.pk not in before]
         check_evaluators(action, added)
         action.evaluators.set(evaluators)
+        audit.audit_evaluators(action=action, before=assigned, after=evaluators, by=by)
         if added:
             notify_evaluators_assigned(action, added)
     return action

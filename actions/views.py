@@ -43,6 +43,7 @@ from actions.forms import (
 )
 from actions.models import Action, ActivityType, Amendment, Modality, OriginPreference
 from actions.workflow import ACTION_WORKFLOW, AMENDMENT_WORKFLOW
+from cbportal.core import audit
 from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
@@ -113,8 +114,12 @@ def action_list(request: HttpRequest) -> HttpResponseBase:
                 .filter(action__in=actions.values("pk"))
                 .order_by("action__reference", "start_date", "position", "id")
             )
-            return export_response(activities, ACTIVITY_COLUMNS, fmt=fmt, filename=_("activities"))
-        return export_response(actions, ACTION_COLUMNS, fmt=fmt, filename=_("actions"))
+            return export_response(
+                activities, ACTIVITY_COLUMNS, fmt=fmt, filename=_("activities"), request=request
+            )
+        return export_response(
+            actions, ACTION_COLUMNS, fmt=fmt, filename=_("actions"), request=request
+        )
     page = (
         Paginator(listed_actions(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
         if valid
@@ -776,8 +781,8 @@ def _quiet_css_warnings() -> Iterator[None]:
 @login_required
 def action_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The same report as a PDF (A4, numbered pages), made by WeasyPrint from the same
-    template. Without WeasyPrint's system libraries the printable page answers instead,
-    with a 503 saying so."""
+    template (the download is audited). Without WeasyPrint's system libraries the printable
+    page answers instead, with a 503 saying so."""
     action = _get_reported_action(request.user, pk)
     try:
         from weasyprint import HTML
@@ -798,6 +803,7 @@ def action_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         pdf = HTML(
             string=html, base_url=base_url, url_fetcher=_static_url_fetcher(base_url)
         ).write_pdf()
+    audit.audit_export(request, fmt="pdf", target=action)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{action.reference}-report.pdf"'
     return response

@@ -365,7 +365,9 @@ def index(request: HttpRequest) -> HttpResponseBase:
         table = next((t for t in tables if t.name == request.GET.get("table")), None)
         if table is None:
             raise Http404
-        return export_response(table.rows, table.columns(), fmt=fmt, filename=table.name)
+        return export_response(
+            table.rows, table.columns(), fmt=fmt, filename=table.name, request=request
+        )
     query = filters.query_params()
     for table in tables:
         table.download = "?" + urlencode({**query, "table": table.name, "export": "csv"})

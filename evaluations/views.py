@@ -144,7 +144,9 @@ def _evaluation_list(request: HttpRequest) -> HttpResponseBase:
     qs = _filtered_evaluations(user, form)
     fmt, error = download_format(request, announce=False)
     if fmt is not None:
-        return export_response(qs, EVALUATION_COLUMNS, fmt=fmt, filename="evaluations")
+        return export_response(
+            qs, EVALUATION_COLUMNS, fmt=fmt, filename="evaluations", request=request
+        )
     if error:
         messages.error(request, error)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -184,7 +186,9 @@ def indicator_list(request: HttpRequest) -> HttpResponseBase:
     fmt, error = download_format(request, announce=False)
     if fmt is not None:
         export = indicator_rows(_filter_indicators(selectors.indicator_list(user), form))
-        return export_response(export, INDICATOR_COLUMNS, fmt=fmt, filename="indicators")
+        return export_response(
+            export, INDICATOR_COLUMNS, fmt=fmt, filename="indicators", request=request
+        )
     if error:
         messages.error(request, error)
     qs = _filter_indicators(selectors.indicators_for(user).select_related("action__country"), form)

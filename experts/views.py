@@ -30,6 +30,7 @@ from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
+from cbportal.core.rate_limits import Limit, by_user, limit_posts
 from cbportal.core.selectors import timeline_for
 from experts import explain, permissions, selectors, services
 from experts.exports import EXPERT_COLUMNS, deployment_columns
@@ -140,6 +141,7 @@ def roster(request: HttpRequest) -> HttpResponseBase:
                 EXPERT_COLUMNS,
                 fmt=fmt,
                 filename=_("experts"),
+                request=request,
             )
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -482,11 +484,13 @@ def anonymise(request: HttpRequest, pk: int) -> HttpResponse:
     form = AnonymiseForm(request.POST or None)
     status = 200
     if request.method == "POST":
+        status = 400
         if form.is_valid():
             try:
                 services.expert_anonymise(expert_id=expert.pk, by=user)
             except ApplicationError as exc:
                 apply_errors(form, exc)
+                status = exc.status_code  # 409 while a mission is confirmed
             else:
                 messages.success(
                     request,
@@ -495,7 +499,6 @@ def anonymise(request: HttpRequest, pk: int) -> HttpResponse:
                     ),
                 )
                 return redirect(expert.get_absolute_url())
-        status = 400
     return render(
         request, "experts/anonymise.html", {"expert": expert, "form": form}, status=status
     )
@@ -665,6 +668,7 @@ def deployment_board(request: HttpRequest, action_id: int) -> HttpResponseBase:
             deployment_columns(user),
             fmt=fmt,
             filename=f"{_('deployments')}-{action.reference}",
+            request=request,
         )
     board = selectors.deployment_board(user, action.pk)
     activities = []
@@ -723,6 +727,7 @@ def _refusal(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
 
 
 @login_required
+@limit_posts("expert-invitation-link", Limit(by_user, "EXPERT_INVITATION_LINK_RATE_LIMIT"))
 def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
     """The signed one-time link of the invitation email. Opening it changes nothing; the
     expert answers with one of its two buttons."""
@@ -801,6 +806,7 @@ def deployment_list(request: HttpRequest) -> HttpResponseBase:
             deployment_columns(user),
             fmt=fmt,
             filename=_("deployments"),
+            request=request,
         )
     page = (
         Paginator(listed_deployments(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -982,6 +988,7 @@ def deployment_rate(request: HttpRequest, pk: int) -> HttpResponse:
     deployment = _get_deployment(user, pk)
     _staff_only(user)
     form = RateForm(request.POST)
+    status = 400
     if form.is_valid():
         try:
             services.deployment_rate(
@@ -992,11 +999,12 @@ def deployment_rate(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ApplicationError as exc:
             apply_errors(form, exc)
+            status = exc.status_code  # 409: the mission is not completed yet
         else:
             messages.success(request, _("Rating saved."))
             return redirect(deployment.get_absolute_url())
     context = _deployment_context(request, deployment, rate_form=form)
-    return render(request, "experts/deployment_detail.html", context, status=400)
+    return render(request, "experts/deployment_detail.html", context, status=status)
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from actions.models import ActionStatus
+from cbportal.core.models import AuditKind
 from cbportal.core.workflow import Transition, Workflow, register
 from experts.models import DeploymentStatus, VettingStatus
 
@@ -162,6 +163,7 @@ VETTING_WORKFLOW = register(
         model="experts.Expert",
         states=VettingStatus,
         state_field="vetting_status",
+        audit_kind=AuditKind.VETTING,
         transitions=[
             Transition(
                 "approve",

@@ -75,7 +75,11 @@ def request_list(request: HttpRequest) -> HttpResponseBase:
         status_error = _("Choose a status from the list.")
     elif fmt is not None:
         return export_response(
-            listed_requests(user, status), REQUEST_COLUMNS, fmt=fmt, filename=_("requests")
+            listed_requests(user, status),
+            REQUEST_COLUMNS,
+            fmt=fmt,
+            filename=_("requests"),
+            request=request,
         )
     page = (
         None
@@ -128,7 +132,11 @@ def triage_queue(request: HttpRequest) -> HttpResponseBase:
     valid = not form.is_bound or form.is_valid()
     if valid and fmt is not None:
         return export_response(
-            triage_rows(user, form), TRIAGE_COLUMNS, fmt=fmt, filename=_("triage queue")
+            triage_rows(user, form),
+            TRIAGE_COLUMNS,
+            fmt=fmt,
+            filename=_("triage queue"),
+            request=request,
         )
     page, rows = None, []
     if valid:
@@ -426,14 +434,16 @@ def gap_add(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     assessment = _get_assessment(user, pk)
     form = GapForm(request.POST, prefix="new")
+    status = 400
     if form.is_valid():
         try:
             services.gap_add(assessment_id=assessment.pk, by=user, data=form.cleaned_data)
         except ApplicationError as exc:
             apply_errors(form, exc)
+            status = exc.status_code  # 403 for the partner, 409 once it is shared
         else:
             return _gaps_response(request, assessment.pk)
-    return _gaps_response(request, assessment.pk, status=400, new_gap_form=form)
+    return _gaps_response(request, assessment.pk, status=status, new_gap_form=form)
 
 
 @login_required
@@ -445,14 +455,16 @@ def gap_edit(request: HttpRequest, pk: int, gap_id: int) -> HttpResponse:
     if gap is None:
         raise Http404
     form = GapForm(request.POST, instance=gap, prefix=f"gap{gap.pk}")
+    status = 400
     if form.is_valid():
         try:
             services.gap_update(gap_id=gap.pk, by=user, data=form.cleaned_data)
         except ApplicationError as exc:
             apply_errors(form, exc)
+            status = exc.status_code  # 403 for the partner, 409 once it is shared
         else:
             return _gaps_response(request, assessment.pk)
-    return _gaps_response(request, assessment.pk, status=400, gap_errors={gap.pk: form})
+    return _gaps_response(request, assessment.pk, status=status, gap_errors={gap.pk: form})
 
 
 @login_required

@@ -2,10 +2,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Country, Invitation, Organisation, User
+from cbportal.core import audit
 
 
 @admin.register(User)
@@ -36,6 +38,34 @@ class UserAdmin(DjangoUserAdmin):
         *(DjangoUserAdmin.add_fieldsets or ()),
         (_("CB Portal"), {"fields": ("email", "role", "is_approver", "organisation", "language")}),
     )
+
+    # Every change that matters for access is audited (cbportal.core.audit) in the admin's
+    # own transaction: the stored row is read before the save, compared after the groups
+    # and permissions (saved by ``save_related``) are in place.
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            obj._audit_before = audit.user_snapshot(
+                User.objects.select_related("organisation").get(pk=obj.pk)
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        before = getattr(user, "_audit_before", None)
+        if before is None:
+            audit.audit_account_created(user=user, by=request.user, how="administration")
+        else:
+            audit.audit_user_change(user=user, before=before, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit.audit_account_deleted(user=obj, by=request.user)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset.select_related("organisation"):
+            audit.audit_account_deleted(user=user, by=request.user)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Organisation)

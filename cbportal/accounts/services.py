@@ -1,4 +1,5 @@
-"""Account use-cases: invitations, profile language, two-factor devices."""
+"""Account use-cases: invitations, profile language, two-factor devices (each change that
+matters for access is audited, cbportal.core.audit)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cbportal.accounts.models import Invitation, Organisation, Role, User
+from cbportal.core import audit
 from cbportal.core.errors import ApplicationError
+from cbportal.core.models import AuditKind
 from cbportal.core.notifications import notify_on_commit
 
 INVITATION_SALT = "cbportal.accounts.invitation"
@@ -43,7 +46,7 @@ def invitation_create(
     language: str = "en",
 ) -> Invitation:
     """Staff invite a partner focal point, expert or evaluator. Creates the account with an
-    unusable password and notifies the invitee by email (``account_invited``)."""
+    unusable password (audited) and notifies the invitee by email (``account_invited``)."""
     if not by.is_programme_staff:
         raise ApplicationError(_("Only programme staff can invite users."))
     email = email.strip()
@@ -84,6 +87,7 @@ def invitation_create(
         sent_at=now,
         expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
+    audit.audit_account_created(user=user, by=by, how="invitation")
     _notify_invitation(invitation)
     return invitation
 
@@ -157,7 +161,7 @@ def invitation_from_token(token: str) -> Invitation:
 def invitation_accept(
     *, token: str, password: str, first_name: str = "", last_name: str = ""
 ) -> User:
-    """The invitee sets a password. Voids the link. Notifies nobody."""
+    """The invitee sets a password. Voids the link (audited). Notifies nobody."""
     invitation = invitation_from_token(token)
     invitation = Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
     if invitation.accepted_at is not None:
@@ -174,6 +178,7 @@ def invitation_accept(
     user.save(update_fields=["password", "first_name", "last_name"])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit.audit_record(kind=AuditKind.INVITATION_ACCEPTED, by=user, target=user)
     return user
 
 
@@ -206,17 +211,25 @@ def totp_device_confirm(*, user: User, token: str) -> TOTPDevice:
         raise ApplicationError(
             _("That code is not valid. Check your device's clock and try again."), field="token"
         )
-    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    replaced, _deleted = TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    change = "replaced" if replaced else "enabled"
+    audit.audit_record(kind=AuditKind.TWO_FACTOR, by=user, target=user, details={"change": change})
     return device
 
 
+@transaction.atomic
 def totp_device_remove(*, user: User) -> None:
-    """A user turns two-factor off (refused when it is required for them)."""
+    """A user turns two-factor off (refused when it is required for them; audited)."""
     if two_factor_required(user):
         raise ApplicationError(_("Two-factor authentication is required for your role."))
+    had_one = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     TOTPDevice.objects.filter(user=user).delete()
+    if had_one:
+        audit.audit_record(
+            kind=AuditKind.TWO_FACTOR, by=user, target=user, details={"change": "disabled"}
+        )
 
 
 def two_factor_required(user: Any) -> bool:

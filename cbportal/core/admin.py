@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from cbportal.core import notifications
 from cbportal.core.models import (
     CONFIGURABLE_CATEGORIES,
+    AuditEntry,
     Digest,
     GcmObjective,
     Language,
@@ -68,6 +69,18 @@ class TransitionEventAdmin(ReadOnlyAdmin):
     list_filter = ["content_type", "transition"]
     list_select_related = ["content_type"]
     search_fields = ["actor_name", "comment"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log, read-only for everyone, administrators included (no add, change or
+    delete, hence no delete action either); staff also browse it at ``/audit/``."""
+
+    list_display = ["created_at", "kind", "actor_name", "content_type", "target_repr"]
+    list_filter = ["kind", "content_type"]
+    list_select_related = ["content_type"]
+    search_fields = ["actor_name", "actor__username", "target_repr"]
     date_hierarchy = "created_at"
 
 

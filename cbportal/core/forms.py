@@ -1,5 +1,5 @@
 """Forms shared by every app: showing an application error the same way on every page,
-the notification delivery choices and the staff email delivery page."""
+the notification delivery choices, the staff email delivery page and the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from cbportal.accounts.models import Organisation
 from cbportal.core.errors import ApplicationError
 from cbportal.core.models import (
     CONFIGURABLE_CATEGORIES,
+    AuditKind,
     DeliveryMode,
     DeliveryStatus,
     NotificationCategory,
@@ -138,6 +139,55 @@ class OutboxFilterForm(forms.Form):
                 | Q(recipient__email__icontains=data["recipient"])
             )
         return queryset
+
+
+class _DayInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class AuditFilterForm(forms.Form):
+    """The filters of the staff audit log page (``selectors.audit_entries``)."""
+
+    kind = forms.ChoiceField(
+        label=_("What"), required=False, choices=[("", _("Any")), *AuditKind.choices]
+    )
+    actor = forms.CharField(
+        label=_("Who"),
+        required=False,
+        max_length=150,
+        help_text=_("Part of a username or a name."),
+    )
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
+    target = forms.CharField(
+        label=_("Object"),
+        required=False,
+        max_length=100,
+        help_text=_("A reference such as REQ-2026-0001, part of one, or a number."),
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=_DayInput())
+    until = forms.DateField(label=_("To"), required=False, widget=_DayInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from cbportal.core.selectors import audit_object_types
+
+        self.fields["object_type"].choices = [("", _("Any")), *audit_object_types()]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end date comes before the start date."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The cleaned filters as ``selectors.audit_entries`` takes them (call after
+        ``is_valid``; an unbound form filters nothing)."""
+        data = getattr(self, "cleaned_data", {})
+        return {name: data[name] for name in self.fields if data.get(name)}
 
 
 class IdListField(forms.Field):

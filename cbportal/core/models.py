@@ -1,4 +1,4 @@
-"""Reference data, the immutable transition log and the notification outbox."""
+"""Reference data, the immutable transition log and audit log, and the notification outbox."""
 
 from __future__ import annotations
 
@@ -156,6 +156,69 @@ class TransitionEvent(ImmutableRecord):
     def to_label(self) -> str:
         workflow = self._workflow()
         return workflow.state_label(self.to_state) if workflow else self.to_state
+
+
+class AuditKind(models.TextChoices):
+    """What an audit entry records (its ``details`` depend on it, see cbportal.core.audit)."""
+
+    TRANSITION = "transition", _("Workflow transition")
+    VETTING = "vetting", _("Vetting decision")
+    ROLE = "role", _("Role or permission change")
+    ORGANISATION = "organisation", _("Organisation change")
+    EVALUATORS = "evaluators", _("Evaluator assignment")
+    EXPORT = "export", _("Data export")
+    ACCOUNT_CREATED = "account_created", _("Account created")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+    ACCOUNT_STATUS = "account_status", _("Account activated or deactivated")
+    ACCOUNT_DELETED = "account_deleted", _("Account deleted")
+    TWO_FACTOR = "two_factor", _("Two-factor authentication change")
+    ERASURE = "erasure", _("Personal data erased")
+
+
+class AuditEntry(ImmutableRecord):
+    """Who did what security-relevant thing to which object, when, with what details.
+
+    Written by ``cbportal.core.audit`` only, in the transaction of the change it records.
+    Never changed or deleted: the ORM refuses (``ImmutableRecord``) and, on PostgreSQL, so
+    does a trigger (migration 0006), except for the actor becoming NULL when an account is
+    deleted and the erasure of a person's data (``audit.erase_person``).
+    """
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Kept so the log still names the actor after the account is deleted.
+    actor_name = models.CharField(_("actor name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=30, choices=AuditKind.choices)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    target = GenericForeignKey("content_type", "object_id")
+    # A reference to search by (``REQ-2026-0001``, the action's for its amendments, a
+    # username): the object itself may be gone or renamed.
+    target_repr = models.CharField(_("object"), max_length=200, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [
+            models.Index(fields=["kind", "-created_at"], name="audit_kind_idx"),
+            models.Index(fields=["actor", "-created_at"], name="audit_actor_idx"),
+            models.Index(fields=["content_type", "object_id"], name="audit_target_idx"),
+            models.Index(fields=["target_repr"], name="audit_target_repr_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.actor_name}"
 
 
 class NotificationCategory(models.TextChoices):

@@ -1,16 +1,19 @@
-"""Reads for the core: notifications, timelines, reference data."""
+"""Reads for the core: notifications, timelines, reference data, the audit log."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from cbportal.core.models import (
     CONFIGURABLE_CATEGORIES,
+    AuditEntry,
     DeliveryMode,
     GcmObjective,
     Language,
@@ -94,3 +97,61 @@ def notification_preferences(user: Any) -> list[dict[str, Any]]:
 def organisation_notification_defaults(organisation: Any) -> list[dict[str, Any]]:
     """An organisation's defaults per category over the programme's. One query."""
     return _delivery_rows(_organisation_modes(organisation.pk), {})
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+
+def audit_object_types() -> list[tuple[str, str]]:
+    """The kinds of object audit entries are about (``app_label.model``, name): every
+    model with a workflow, and user accounts."""
+    from django.apps import apps
+
+    from cbportal.core.workflow import REGISTRY
+
+    labels = [*REGISTRY, settings.AUTH_USER_MODEL]
+    choices = []
+    for label in labels:
+        model = apps.get_model(label)
+        name = str(model._meta.verbose_name)
+        choices.append((model._meta.label_lower, name[:1].upper() + name[1:]))
+    return sorted(set(choices), key=lambda choice: choice[1])
+
+
+def audit_entries(
+    *,
+    kind: str = "",
+    actor: str = "",
+    object_type: str = "",
+    target: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The audit log, newest first, narrowed by whichever filters are given: ``actor`` is
+    part of a username or of the name kept on the entry, ``object_type`` an
+    ``app_label.model``, ``target`` part of the object's reference (or its id), ``since``
+    and ``until`` days (both included) in the current time zone. For staff only: callers
+    check."""
+    qs = AuditEntry.objects.select_related("actor", "content_type").order_by("-created_at", "-id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if actor:
+        qs = qs.filter(Q(actor__username__icontains=actor) | Q(actor_name__icontains=actor))
+    if object_type:
+        app_label, _dot, model = object_type.partition(".")
+        qs = qs.filter(content_type__app_label=app_label, content_type__model=model)
+    if target:
+        text = target.strip()
+        match = Q(target_repr__icontains=text)
+        if text.isdigit():
+            match |= Q(object_id=int(text))
+        qs = qs.filter(match)
+    if since is not None:
+        qs = qs.filter(created_at__gte=_start_of(since))
+    if until is not None:
+        qs = qs.filter(created_at__lt=_start_of(until + datetime.timedelta(days=1)))
+    return qs
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

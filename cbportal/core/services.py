@@ -10,16 +10,18 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cbportal.core import audit
 from cbportal.core.errors import ApplicationError
 from cbportal.core.models import (
     CONFIGURABLE_CATEGORIES,
+    AuditKind,
     DeliveryMode,
     Notification,
     NotificationPreference,
     OrganisationNotificationDefault,
     TransitionEvent,
 )
-from cbportal.core.workflow import Workflow
+from cbportal.core.workflow import REGISTRY, Workflow
 
 
 def record_transition(
@@ -30,10 +32,13 @@ def record_transition(
     from_state: str,
     to_state: str,
     comment: str = "",
+    workflow: Workflow | None = None,
 ) -> TransitionEvent:
-    """Append the immutable event row for a transition. Called by every transition service,
-    inside its transaction, after the new state is saved."""
-    return TransitionEvent.objects.create(
+    """Append the immutable event row for a transition, and its audit entry (filed under
+    the machine's ``audit_kind``; ``workflow`` defaults to the one registered for the
+    model). Called by every transition service, inside its transaction, after the new
+    state is saved."""
+    event = TransitionEvent.objects.create(
         content_type=ContentType.objects.get_for_model(obj),
         object_id=obj.pk,
         transition=transition,
@@ -43,6 +48,11 @@ def record_transition(
         actor_name=by.display_name if by is not None else "system",
         comment=comment,
     )
+    if workflow is None:
+        workflow = REGISTRY.get(f"{obj._meta.app_label}.{type(obj).__name__}")
+    kind = workflow.audit_kind if workflow is not None else AuditKind.TRANSITION
+    audit.audit_transition(event, obj=obj, kind=kind)
+    return event
 
 
 def fire_transition(
@@ -73,7 +83,13 @@ def fire_transition(
         fields.add("updated_at")
     obj.save(update_fields=sorted(fields))
     event = record_transition(
-        obj, name, by=by, from_state=from_state, to_state=target, comment=comment
+        obj,
+        name,
+        by=by,
+        from_state=from_state,
+        to_state=target,
+        comment=comment,
+        workflow=workflow,
     )
     return obj, event
 

@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     path("notifications/outbox/", views.outbox, name="outbox"),
     path("notifications/outbox/retry/", views.outbox_retry, name="outbox-retry"),
+    path("audit/", views.audit_log, name="audit"),
 ]

@@ -1,5 +1,5 @@
 """Home pages per role, notifications and their preferences, the staff email delivery page,
-health check and error pages."""
+the staff audit log, health check and error pages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +19,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseBase,
     HttpResponseRedirect,
     HttpResponseServerError,
     JsonResponse,
@@ -28,15 +30,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from cbportal.accounts.permissions import is_staff
+from cbportal.core import audit, selectors, services
 from cbportal.core import notifications as outbox_delivery
-from cbportal.core import selectors, services
 from cbportal.core.errors import ApplicationError
+from cbportal.core.exports import Column, download_format, export_response
 from cbportal.core.forms import (
+    AuditFilterForm,
     DeliveryModesForm,
     OrganisationChoiceForm,
     OutboxFilterForm,
@@ -44,6 +49,7 @@ from cbportal.core.forms import (
     apply_errors,
 )
 from cbportal.core.models import (
+    AuditEntry,
     DeliveryStatus,
     Digest,
     Notification,
@@ -417,3 +423,95 @@ def outbox_retry(request: HttpRequest) -> HttpResponse:
         )
     query = request.GET.urlencode()
     return redirect(f"{reverse('core:outbox')}?{query}" if query else reverse("core:outbox"))
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _audit_link(entry: AuditEntry, user: Any) -> str:
+    """Where the row's object opens, for this viewer: the object's page (staff see every
+    object that has a workflow), an account's admin page for administrators; else none."""
+    target = entry.target  # prefetched: no query
+    if target is None:
+        return ""
+    if isinstance(target, get_user_model()):
+        if user.is_superuser:
+            return reverse("admin:accounts_user_change", args=[target.pk])
+        return ""
+    get_url = getattr(target, "get_absolute_url", None)
+    return str(get_url()) if get_url is not None else ""
+
+
+def _audit_object_type(entry: AuditEntry) -> str:
+    if entry.content_type is None:
+        return ""
+    model = entry.content_type.model_class()
+    name = str(model._meta.verbose_name) if model is not None else entry.content_type.model
+    return name[:1].upper() + name[1:]
+
+
+def _audit_rows(entries: Any, user: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry": entry,
+            "object_type": _audit_object_type(entry),
+            "link": _audit_link(entry, user),
+            "lines": audit.detail_lines(entry),
+        }
+        for entry in entries
+    ]
+
+
+AUDIT_COLUMNS = [
+    Column(_lazy("Time"), "created_at"),
+    Column(_lazy("Who"), "actor_name"),
+    Column(_lazy("Username"), lambda e: e.actor.username if e.actor is not None else ""),
+    Column(_lazy("What"), "get_kind_display"),
+    Column(_lazy("Object type"), _audit_object_type),
+    Column(_lazy("Object"), "target_repr"),
+    Column(_lazy("Object id"), "object_id"),
+    Column(
+        _lazy("Details"),
+        lambda e: "; ".join(f"{label}: {value}" for label, value in audit.detail_lines(e)),
+    ),
+]
+
+
+@login_required
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponseBase:
+    """Programme staff (approvers included) browse the audit log, filtered; nobody can
+    change it here or anywhere. ``?export=csv|xlsx`` downloads the filtered log (and that
+    download is audited too). Anyone else gets a 403, as on the other staff pages (the API
+    answers 403 to the list and 404 to one entry, which is an object)."""
+    user: Any = request.user
+    if not is_staff(user):
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET or None)
+    valid = not form.is_bound or form.is_valid()
+    fmt, refused = download_format(request)
+    entries = selectors.audit_entries(**form.filters()) if valid else None
+    if entries is not None and fmt is not None:
+        return export_response(
+            entries, AUDIT_COLUMNS, fmt=fmt, filename=_("audit log"), request=request
+        )
+    page = (
+        Paginator(entries.prefetch_related("target"), AUDIT_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        if entries is not None
+        else None
+    )
+    return render(
+        request,
+        "core/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": _audit_rows(page.object_list, user) if page is not None else [],
+            "filtered": bool(form.is_bound and valid and form.filters()),
+        },
+        status=200 if valid and not refused else 400,
+    )

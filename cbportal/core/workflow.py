@@ -70,10 +70,14 @@ class Workflow:
         states: type[models.TextChoices],
         transitions: Iterable[Transition],
         state_field: str = "status",
+        audit_kind: str = "transition",
     ) -> None:
         self.model = model
         self.states = states
         self.state_field = state_field
+        # How the audit log files this machine's transitions (an ``AuditKind`` value):
+        # vetting decisions are filtered apart from other transitions.
+        self.audit_kind = audit_kind
         self.transitions: dict[str, Transition] = {}
         valid = set(states.values)
         for t in transitions:

@@ -22,6 +22,16 @@ from cbportal.core.exports import Column, export_response, plain, requested_form
 # --- helpers for every export test ------------------------------------------------------------
 
 
+def export_request(fmt: str = "csv") -> Any:
+    """A download request by a staff member, as the list views receive it (every download
+    is audited with its actor)."""
+    from tests.factories import UserFactory
+
+    request = RequestFactory().get("/list/", {"export": fmt})
+    request.user = UserFactory()
+    return request
+
+
 def body(response: Any) -> bytes:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content)
@@ -113,7 +123,9 @@ def test_it_keeps_numbers_and_dates_typed():
 
 
 def test_it_writes_a_csv_with_bom_and_guarded_cells():
-    response = export_response([ROW], COLUMNS, fmt="csv", filename="My list")
+    response = export_response(
+        [ROW], COLUMNS, fmt="csv", filename="My list", request=export_request()
+    )
     assert 'filename="my-list-' in response["Content-Disposition"]
     rows = csv_rows(response)
     assert rows[0] == headers(COLUMNS)
@@ -132,13 +144,31 @@ def test_it_writes_a_csv_with_bom_and_guarded_cells():
 
 
 def test_it_writes_a_typed_xlsx_with_guarded_cells():
-    rows = xlsx_rows(export_response([ROW], COLUMNS, fmt="xlsx", filename="list"))
+    rows = xlsx_rows(
+        export_response([ROW], COLUMNS, fmt="xlsx", filename="list", request=export_request("xlsx"))
+    )
     assert rows[0] == headers(COLUMNS)
     title, count, amount, day, *_rest = rows[1]
     assert title == '\'=HYPERLINK("http://evil.example","click")'
     assert count == 3
     assert amount == 12.5
     assert day == datetime(2026, 3, 1)
+
+
+@pytest.mark.django_db
+def test_it_writes_an_xlsx_of_text_with_control_characters():
+    # Found by .ci/fuzz-api: a name saved with a control character made the XLSX a 500.
+    row = SimpleNamespace(name="Ama\x01 Mensah\x1b")
+    rows = xlsx_rows(
+        export_response(
+            [row],
+            (Column("Name", "name"),),
+            fmt="xlsx",
+            filename="l",
+            request=export_request("xlsx"),
+        )
+    )
+    assert rows[1] == ["Ama Mensah"]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from cbportal.core.exports import export_response
 from evaluations import selectors
 from evaluations.exports import EVALUATION_COLUMNS, INDICATOR_COLUMNS, indicator_rows
-from tests.core.test_exports import as_dicts, body, csv_rows, headers, xlsx_rows
+from tests.core.test_exports import (
+    as_dicts,
+    body,
+    csv_rows,
+    export_request,
+    headers,
+    xlsx_rows,
+)
 from tests.evaluations.builders import (
     complete_evaluation,
     days_ago,
@@ -56,7 +63,7 @@ def measured(action: Any, staff: Any, evaluator: Any) -> dict[str, Any]:
 
 
 def download(rows: Any, columns: Any, fmt: str) -> list[list[Any]]:
-    response = export_response(rows, columns, fmt=fmt, filename="test")
+    response = export_response(rows, columns, fmt=fmt, filename="test", request=export_request(fmt))
     return csv_rows(response) if fmt == "csv" else xlsx_rows(response)
 
 

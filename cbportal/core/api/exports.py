@@ -88,4 +88,5 @@ class ExportMixin:
             self.export_columns,
             fmt=fmt,
             filename=self.export_filename,
+            request=request,
         )

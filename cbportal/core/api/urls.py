@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cbportal.accounts.api.views import CountryViewSet, OrganisationViewSet
+from cbportal.core.api.audit import AuditEntryViewSet
 from cbportal.core.api.views import (
     GcmObjectiveViewSet,
     LanguageViewSet,
@@ -18,6 +19,7 @@ router.register("thematic-areas", ThematicAreaViewSet, basename="thematic-area")
 router.register("gcm-objectives", GcmObjectiveViewSet, basename="gcm-objective")
 router.register("languages", LanguageViewSet, basename="language")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
 urlpatterns = [
     path(
