@@ -37,15 +37,11 @@ RUN apt-get update \
 RUN groupadd --system app \
     && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
-# Dependencies first, from pyproject.toml alone with empty package stubs, so that a code
-# change does not reinstall every dependency.
-COPY pyproject.toml ./
-RUN set -eux; \
-    for pkg in cbportal requests_app experts actions evaluations; do \
-        mkdir -p "$pkg"; touch "$pkg/__init__.py"; \
-    done; \
-    pip install --no-cache-dir .; \
-    rm -rf cbportal requests_app experts actions evaluations build ./*.egg-info
+# Dependencies first, from the lock file alone (exact versions, every file checked against
+# its hash; `make lock` writes it from pyproject.toml), so that a code change does not
+# reinstall every dependency.
+COPY requirements/base.lock requirements/base.lock
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
 
 COPY --from=assets /build/node_modules ./node_modules
 

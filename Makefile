@@ -7,17 +7,35 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-browser screenshots install assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications clean
+.PHONY: run test test-browser screenshots install lock assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications fuzz-api clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[dev]"
+# Exactly the versions in requirements/dev.lock, each checked against its hash; then the
+# project itself (no dependencies of its own to resolve). `make lock` regenerates the locks.
+$(STAMP): $(PY) requirements/dev.lock pyproject.toml
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP) assets
+
+## Regenerate requirements/base.lock (runtime: the image) and requirements/dev.lock (runtime
+## + dev extras: make, CI) from pyproject.toml with pip-tools, with every file's hash. Pins
+## already in a lock are kept; `make lock LOCK_ARGS=--upgrade` moves everything to the newest
+## allowed versions (or --upgrade-package NAME for one). The public index alone is asked:
+## this machine's pip configuration (local wheel folders, extra indexes) is set aside so
+## that the hashes are those every other machine downloads.
+LOCK_ARGS ?=
+PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --strip-extras \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(PY)
+	$(PY) -m pip install --quiet "pip-tools>=7.4,<8"
+	$(PIP_COMPILE) --output-file requirements/base.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements/base.lock --output-file requirements/dev.lock pyproject.toml
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -37,6 +55,11 @@ run: seed
 ## Run the whole test suite (browser tests need /usr/bin/chromium; they skip without it).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Fuzz the API with Schemathesis against its OpenAPI schema as every role (a fresh SQLite
+## database, or the empty one DATABASE_URL names; results in test-results/schemathesis/).
+fuzz-api: install
+	$(PY) .ci/fuzz-api
 
 ## Only the browser tests (Chromium + axe-core); the accessibility summary ends the output.
 test-browser: install
