@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -35,6 +36,7 @@ from cbportal.accounts.forms import (
 )
 from cbportal.accounts.models import Invitation
 from cbportal.core.errors import ApplicationError
+from cbportal.core.rate_limits import Limit, by_address, by_posted_email, by_user, limit_posts
 
 PENDING_USER = "cbportal.2fa.user"
 PENDING_BACKEND = "cbportal.2fa.backend"
@@ -49,6 +51,7 @@ def _safe_next(request: HttpRequest, value: str | None) -> str:
     return reverse(settings.LOGIN_REDIRECT_URL)
 
 
+@method_decorator(limit_posts("login", Limit(by_address, "LOGIN_RATE_LIMIT")), name="dispatch")
 class LoginView(auth_views.LoginView):
     """Password first; users with an authenticator then confirm a code on a second page."""
 
@@ -162,6 +165,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:profile")
 
 
+@limit_posts("invitation-accept", Limit(by_address, "INVITATION_ACCEPT_RATE_LIMIT"))
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
@@ -190,7 +194,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+# Sending and sending again share one count per staff member.
+_limit_invitation_sends = limit_posts(
+    "invitation-send", Limit(by_user, "INVITATION_SEND_RATE_LIMIT")
+)
+
+
 @login_required
+@_limit_invitation_sends
 def invitations(request: HttpRequest) -> HttpResponse:
     """Staff invite partner focal points, experts and evaluators, and see who has not joined."""
     user: Any = request.user
@@ -217,6 +228,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_limit_invitation_sends
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     if not user.is_programme_staff:
@@ -283,11 +295,18 @@ password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html"
 )
 # The email goes through the outbox (PasswordResetForm.save): retried like any other, and the
-# "done" page follows whether or not the address belongs to an account.
-password_reset = auth_views.PasswordResetView.as_view(
-    form_class=PasswordResetForm,
-    template_name="accounts/password_reset.html",
-    success_url=reverse_lazy("accounts:password-reset-done"),
+# "done" page follows whether or not the address belongs to an account. Asking is limited per
+# client address and per address typed in, known or not, so the limit reveals nothing.
+password_reset = limit_posts(
+    "password-reset",
+    Limit(by_address, "PASSWORD_RESET_RATE_LIMIT"),
+    Limit(by_posted_email, "PASSWORD_RESET_EMAIL_RATE_LIMIT"),
+)(
+    auth_views.PasswordResetView.as_view(
+        form_class=PasswordResetForm,
+        template_name="accounts/password_reset.html",
+        success_url=reverse_lazy("accounts:password-reset-done"),
+    )
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_done.html"

@@ -9,10 +9,12 @@ Every variable is documented in README.md.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.settings.env import Env
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cbportal.core.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -99,6 +102,10 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# The password may stay out of the URL: DATABASE_PASSWORD (or DATABASE_PASSWORD_FILE, a
+# mounted secret) wins over one written in DATABASE_URL (itself readable from DATABASE_URL_FILE).
+if env.is_set("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", 0, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -241,12 +248,66 @@ AXES_LOCKOUT_CALLABLE = "cbportal.accounts.lockout.lockout_response"
 # Failed attempts are kept in the database: staff can review them in the admin.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
+# The same client address as every other limit (cbportal/core/rate_limits.py).
+AXES_CLIENT_IP_CALLABLE = "cbportal.core.rate_limits.client_ip"
+
+# --- Rate limits ------------------------------------------------------------------------
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: the app is reached
+# directly and REMOTE_ADDR is the client). Every address-keyed limit — pages, the sign-in
+# lockout, API throttles — reads the client address through one function that trusts that
+# many hops and no more (cbportal.core.rate_limits.client_ip).
+if env.is_set("NUM_PROXIES"):
+    raise ImproperlyConfigured("NUM_PROXIES is now called TRUSTED_PROXY_COUNT.")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+RATELIMIT_IP_META_KEY = "cbportal.core.rate_limits.client_ip"
+_PAGE_RATE = re.compile(r"^[0-9]+/[0-9]*[smhd]$")
+_API_RATE = re.compile(r"^[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _page_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate: a count per period, ``10/h``, ``5/m``, ``20/15m``."""
+    value = env.str(name, default)
+    if not _PAGE_RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate such as 10/h, 5/m or 20/15m (s, m, h, d)."
+        )
+    return value
+
+
+def _api_rate(name: str, default: str) -> str:
+    """A DRF throttle rate: ``60/minute``, ``10/second``, ``1000/hour``, ``5000/day``."""
+    value = env.str(name, default)
+    if not _API_RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate such as 60/minute (second, minute, hour, day)."
+        )
+    return value
+
+
+# Pages answer 429 with Retry-After past these (django-ratelimit syntax, counted on POST).
+# A sign-in form per address, on top of the per-username lockout (an office behind one
+# address signs in many people; guessing across many usernames is what this stops).
+LOGIN_RATE_LIMIT = _page_rate("LOGIN_RATE_LIMIT", "60/h")
+# Password reset: per client address, and per address typed in (whether or not an account
+# has it), so that nobody can flood one mailbox from many places.
+PASSWORD_RESET_RATE_LIMIT = _page_rate("PASSWORD_RESET_RATE_LIMIT", "10/h")
+PASSWORD_RESET_EMAIL_RATE_LIMIT = _page_rate("PASSWORD_RESET_EMAIL_RATE_LIMIT", "3/h")
+# Invitations sent or sent again, per staff member.
+INVITATION_SEND_RATE_LIMIT = _page_rate("INVITATION_SEND_RATE_LIMIT", "100/h")
+# Answers to the invitation page (setting a password), per client address, and to an
+# expert's signed invitation link (signed in), per expert.
+INVITATION_ACCEPT_RATE_LIMIT = _page_rate("INVITATION_ACCEPT_RATE_LIMIT", "20/h")
+EXPERT_INVITATION_LINK_RATE_LIMIT = _page_rate("EXPERT_INVITATION_LINK_RATE_LIMIT", "30/h")
 
 # Two-factor login with time-based one-time passwords (django-otp).
 TWO_FACTOR_REQUIRED_FOR_STAFF = env.bool("TWO_FACTOR_REQUIRED_FOR_STAFF", False)
 OTP_TOTP_ISSUER = "CB Portal"
 
+# A session lasts at most SESSION_COOKIE_AGE (8 hours, a working day) and, by default, ends
+# when the browser closes: the portal holds CVs and personal data and is used on shared
+# office computers. SESSION_EXPIRE_AT_BROWSER_CLOSE=false keeps it across restarts instead.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 60 * 60 * 8, minimum=60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -319,7 +380,7 @@ NOTIFICATION_BACKLOG_WARNING_SECONDS = env.int(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls then get 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "cbportal.accounts.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cbportal.core.api.permissions.IsAuthenticatedAndVerified"],
@@ -331,17 +392,17 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "cbportal.core.rate_limits.AnonRateThrottle",
+        "cbportal.core.rate_limits.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", "60/minute"),
-        "user": env.str("API_THROTTLE_USER", "1200/minute"),
-        "token": env.str("API_THROTTLE_TOKEN", "10/minute"),
+        "anon": _api_rate("API_THROTTLE_ANON", "60/minute"),
+        "user": _api_rate("API_THROTTLE_USER", "1200/minute"),
+        "token": _api_rate("API_THROTTLE_TOKEN", "10/minute"),
     },
-    # Proxies in front of the app: throttles identify clients by the address the last
-    # proxy saw, so a forged X-Forwarded-For cannot dodge them.
-    "NUM_PROXIES": env.int("NUM_PROXIES", 0, minimum=0),
+    # The portal's throttles name clients with cbportal.core.rate_limits.client_ip; a DRF
+    # throttle used directly reads the same count.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "cbportal.core.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -363,7 +424,12 @@ DRF_STANDARDIZED_ERRORS = {
         "429",
         "500",
     ],
-    "ERROR_SCHEMAS": {"409": "cbportal.core.api.schema.ErrorResponse409Serializer"},
+    # Our own codes next to the library's: transition_forbidden (403), unknown_transition (404).
+    "ERROR_SCHEMAS": {
+        "403": "cbportal.core.api.schema.ErrorResponse403Serializer",
+        "404": "cbportal.core.api.schema.ErrorResponse404Serializer",
+        "409": "cbportal.core.api.schema.ErrorResponse409Serializer",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CB Portal API",
@@ -382,8 +448,8 @@ SPECTACULAR_SETTINGS = {
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
         "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
-        "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
-        "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
+        "ErrorCode403Enum": "cbportal.core.api.schema.ErrorCode403Enum.choices",
+        "ErrorCode404Enum": "cbportal.core.api.schema.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
         "ErrorCode406Enum": "drf_standardized_errors.openapi_serializers.ErrorCode406Enum.choices",
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
@@ -434,6 +500,31 @@ CONTENT_SECURITY_POLICY = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browser features no page uses are switched off for the site and anything it embeds
+# (cbportal.core.security_headers); copying a feedback link needs the clipboard. Only
+# features Chromium knows: an unknown one is reported as an error on every page.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "clipboard-write": ["self"],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 # --- Programme rules --------------------------------------------------------------------
 # Working-day SLA targets for triage (used by the requests issue).
@@ -469,7 +560,7 @@ MATCH_WORKLOAD_DAYS = env.int("MATCH_WORKLOAD_DAYS", 365, minimum=1)
 INDICATOR_ON_TRACK_MARGIN_PERCENT = env.int("INDICATOR_ON_TRACK_MARGIN_PERCENT", 10, minimum=0)
 INDICATOR_AT_RISK_MARGIN_PERCENT = env.int("INDICATOR_AT_RISK_MARGIN_PERCENT", 25, minimum=0)
 # Public feedback form: answers accepted per client address (django-ratelimit syntax).
-FEEDBACK_RATE_LIMIT = env.str("FEEDBACK_RATE_LIMIT", "100/h")
+FEEDBACK_RATE_LIMIT = _page_rate("FEEDBACK_RATE_LIMIT", "100/h")
 # Most feedback links staff can create at once for one activity.
 FEEDBACK_LINKS_MAX = env.int("FEEDBACK_LINKS_MAX", 200, minimum=1)
 

@@ -14,7 +14,8 @@ if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off with production settings.")
 
 SECRET_KEY = env.str("SECRET_KEY")
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
+# "insecure…" covers the embedded default of base.py and Django's startproject keys.
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("insecure", "django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
@@ -22,6 +23,8 @@ if not ALLOWED_HOSTS:
 if not env.is_set("DATABASE_URL"):
     raise ImproperlyConfigured("The environment variable DATABASE_URL is required.")
 DATABASES = {"default": env.database("DATABASE_URL", "")}
+if env.is_set("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

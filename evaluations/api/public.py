@@ -14,10 +14,10 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 
 from actions.models import Action, ActionStatus, ActivityStatus, ActivityType, Modality
 from cbportal.accounts.models import Region
+from cbportal.core.rate_limits import AnonRateThrottle
 from evaluations import public
 from experts.models import AdministrationType
 

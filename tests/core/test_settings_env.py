@@ -455,3 +455,109 @@ def test_it_passes_the_deploy_check_without_warnings():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues" in output, output
+
+
+def test_it_fails_production_with_the_embedded_default_key():
+    stderr = _settings_failure(
+        "cbportal.settings.production",
+        **_production_env(SECRET_KEY="insecure-embedded-default-key-do-not-use-in-production"),
+    )
+    assert "SECRET_KEY must be a random value" in stderr
+
+
+def test_it_fails_production_with_a_django_startproject_key():
+    stderr = _settings_failure(
+        "cbportal.settings.production",
+        **_production_env(SECRET_KEY="django-insecure-" + secrets.token_urlsafe(45)),
+    )
+    assert "SECRET_KEY must be a random value" in stderr
+
+
+@pytest.mark.parametrize("module", ["cbportal.settings.base", "cbportal.settings.production"])
+def test_it_reads_the_database_password_apart_from_the_url(module):
+    loaded = _load_settings(
+        module,
+        ["DATABASES"],
+        **_production_env(
+            DATABASE_URL="postgres://cbportal@db.internal:5432/cbportal",
+            DATABASE_PASSWORD="from-the-environment",
+        ),
+    )
+    database = loaded["DATABASES"]["default"]
+    assert (database["USER"], database["HOST"]) == ("cbportal", "db.internal")
+    assert database["PASSWORD"] == "from-the-environment"
+
+
+def test_it_reads_the_database_password_from_a_secret_file(tmp_path):
+    secret = tmp_path / "db_password"
+    secret.write_text("p@ss:w/rd with spaces\n", encoding="utf-8")
+    loaded = _load_settings(
+        "cbportal.settings.production",
+        ["DATABASES"],
+        **_production_env(
+            # A password in the URL is overridden by the secret.
+            DATABASE_URL="postgres://cbportal:stale@db.internal:5432/cbportal",
+            DATABASE_PASSWORD_FILE=str(secret),
+        ),
+    )
+    assert loaded["DATABASES"]["default"]["PASSWORD"] == "p@ss:w/rd with spaces"
+
+
+def test_it_reads_the_whole_database_url_from_a_secret_file(tmp_path):
+    secret = tmp_path / "database_url"
+    secret.write_text("postgres://cbportal:from-a-file@db.internal:5432/cbportal\n")
+    loaded = _load_settings(
+        "cbportal.settings.production",
+        ["DATABASES"],
+        **_production_env(DATABASE_URL=None, DATABASE_URL_FILE=str(secret)),
+    )
+    assert loaded["DATABASES"]["default"]["PASSWORD"] == "from-a-file"
+
+
+def test_it_keeps_the_url_password_without_a_separate_one():
+    loaded = _load_settings(
+        "cbportal.settings.production",
+        ["DATABASES"],
+        **_production_env(DATABASE_URL="postgres://cbportal:in-url@db.internal:5432/cbportal"),
+    )
+    assert loaded["DATABASES"]["default"]["PASSWORD"] == "in-url"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LOGIN_RATE_LIMIT", "lots", "LOGIN_RATE_LIMIT='lots' is not a rate"),
+        ("PASSWORD_RESET_RATE_LIMIT", "10/week", "is not a rate"),
+        ("FEEDBACK_RATE_LIMIT", "100", "is not a rate"),
+        ("API_THROTTLE_USER", "100/m/s", "API_THROTTLE_USER='100/m/s' is not a rate"),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT=-1 must be at least 0"),
+        ("NUM_PROXIES", "1", "NUM_PROXIES is now called TRUSTED_PROXY_COUNT"),
+    ],
+)
+def test_it_refuses_a_malformed_rate_limit_setting(variable, value, message):
+    stderr = _settings_failure("cbportal.settings.base", **{variable: value})
+    assert message in stderr
+
+
+def test_it_reads_the_rate_limits_and_the_proxy_count():
+    loaded = _load_settings(
+        "cbportal.settings.base",
+        [
+            "TRUSTED_PROXY_COUNT",
+            "LOGIN_RATE_LIMIT",
+            "PASSWORD_RESET_EMAIL_RATE_LIMIT",
+            "REST_FRAMEWORK",
+            "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+        ],
+        TRUSTED_PROXY_COUNT="2",
+        LOGIN_RATE_LIMIT="20/15m",
+        PASSWORD_RESET_EMAIL_RATE_LIMIT="5/d",
+        API_THROTTLE_USER="300/minute",
+        SESSION_EXPIRE_AT_BROWSER_CLOSE="false",
+    )
+    assert loaded["TRUSTED_PROXY_COUNT"] == 2
+    assert loaded["REST_FRAMEWORK"]["NUM_PROXIES"] == 2
+    assert loaded["LOGIN_RATE_LIMIT"] == "20/15m"
+    assert loaded["PASSWORD_RESET_EMAIL_RATE_LIMIT"] == "5/d"
+    assert loaded["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]["user"] == "300/minute"
+    assert loaded["SESSION_EXPIRE_AT_BROWSER_CLOSE"] is False
