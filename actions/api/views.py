@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from actions import plan, selectors, services
 from actions.api.serializers import (
@@ -32,6 +35,29 @@ from requests_app.api.views import visible_organisations
 
 def _user(request: Any) -> User:
     return cast(User, request.user)
+
+
+def _update_body(current: dict[str, Any], data: Any, *, partial: bool) -> Any:
+    """The body an activity or need edit validates: on PATCH the current item overlaid with
+    the fields sent. A body that is not an object (a list, a number) is refused as DRF
+    refuses it anywhere else (400), and form data stays a QueryDict so that list fields
+    still read every value of a repeated key."""
+    if not isinstance(data, Mapping):
+        message = serializers.Serializer.default_error_messages["invalid"]
+        raise serializers.ValidationError(
+            {api_settings.NON_FIELD_ERRORS_KEY: [message.format(datatype=type(data).__name__)]},
+            code="invalid",
+        )
+    if isinstance(data, QueryDict):
+        if not partial:
+            return data.copy()
+        merged = QueryDict(mutable=True)
+        for key, value in current.items():
+            merged.setlist(key, value if isinstance(value, list) else [value])
+        for key, values in data.lists():
+            merged.setlist(key, values)
+        return merged
+    return {**current, **data} if partial else dict(data)
 
 
 def _objective_edit(items: list[dict[str, Any]]) -> services.PlanEdit:
@@ -232,7 +258,8 @@ class ActionViewSet(
         responses={201: AmendmentSerializer},
         operation_id="v1_actions_amendments_open",
     )
-    @route(detail=True, methods=["get", "post"])
+    # The amendments come as one plain list: neither the actions' pages nor their filters.
+    @route(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def amendments(self, request: Request, pk: Any = None) -> Response:
         obj = self.get_object()
         if request.method == "GET":
@@ -394,7 +421,7 @@ class ActivityViewSet(ExportMixin, viewsets.ModelViewSet):
         activity = self.get_object()
         current = self.get_serializer(activity).data
         current["action"] = activity.action_id
-        merged = {**current, **dict(request.data)} if kwargs.get("partial") else dict(request.data)
+        merged = _update_body(current, request.data, partial=bool(kwargs.get("partial")))
         merged.pop("id", None)
         form = self.get_serializer(data=merged)
         form.is_valid(raise_exception=True)
@@ -487,7 +514,7 @@ class ExpertiseNeedViewSet(viewsets.ModelViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         need = self.get_object()
         current = self.get_serializer(need).data
-        merged = {**current, **dict(request.data)} if kwargs.get("partial") else dict(request.data)
+        merged = _update_body(current, request.data, partial=bool(kwargs.get("partial")))
         merged.pop("id", None)
         form = self.get_serializer(data=merged)
         form.is_valid(raise_exception=True)

@@ -22,8 +22,13 @@ from cbportal.accounts.permissions import is_staff
 from cbportal.core.api.exports import ExportMixin
 from cbportal.core.api.permissions import IsAuthenticatedAndVerified
 from cbportal.core.api.transitions import transition_schema, transition_text
-from cbportal.core.errors import ApplicationError, NotFound, TransitionNotAllowed
-from evaluations import selectors, services
+from cbportal.core.errors import (
+    ApplicationError,
+    NotFound,
+    TransitionForbidden,
+    TransitionNotAllowed,
+)
+from evaluations import permissions, selectors, services
 from evaluations.api.filters import (
     EvaluationFilter,
     FeedbackFilter,
@@ -56,6 +61,18 @@ from evaluations.models import (
 
 def _user(request: Any) -> User:
     return cast(User, request.user)  # IsAuthenticated guards every view here
+
+
+def _visible(queryset: Any, pk: Any) -> Any:
+    """The object with this id among those the user may see; a malformed id (``abc``,
+    ``null``) is as unknown as an absent one: 404, never a 500."""
+    try:
+        found = queryset.filter(pk=pk).first()
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def _stays_with(data: dict[str, Any], field: str, current_id: int, message: str) -> None:
@@ -166,10 +183,7 @@ class MeasurementViewSet(
         return selectors.measurements_for(self.request.user)
 
     def get_object(self) -> Measurement:
-        found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if found is None:
-            raise NotFound()
-        return cast(Measurement, found)
+        return cast(Measurement, _visible(self.get_queryset(), self.kwargs["pk"]))
 
     @_multipart_schema(
         MeasurementSerializer,
@@ -220,10 +234,7 @@ class OutcomeViewSet(
         return selectors.outcomes_for(self.request.user)
 
     def get_object(self) -> Outcome:
-        found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if found is None:
-            raise NotFound()
-        return cast(Outcome, found)
+        return cast(Outcome, _visible(self.get_queryset(), self.kwargs["pk"]))
 
     @_multipart_schema(
         OutcomeSerializer,
@@ -270,10 +281,7 @@ class FeedbackViewSet(
         return selectors.feedback_for(self.request.user)
 
     def get_object(self) -> Feedback:
-        found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if found is None:
-            raise NotFound()
-        return cast(Feedback, found)
+        return cast(Feedback, _visible(self.get_queryset(), self.kwargs["pk"]))
 
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
@@ -371,6 +379,12 @@ class EvaluationViewSet(
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
         action = data.pop("action")
+        # Who may write it comes before whether it exists: staff see the draft but may
+        # not start one (403, as the service says), not "it exists already" (409).
+        if not permissions.is_assigned_evaluator(_user(request), action):
+            raise TransitionForbidden(
+                _("Only an evaluator assigned to this action writes its final evaluation.")
+            )
         existing = selectors.evaluation_for_action(_user(request), action)
         if existing is not None:
             raise TransitionNotAllowed(

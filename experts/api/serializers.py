@@ -12,7 +12,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -157,7 +156,7 @@ class ExpertSerializer(StrictModelSerializer):
     def get_has_cv(self, obj: Expert) -> bool:
         return bool(obj.cv)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cv_url(self, obj: Expert) -> str | None:
         return reverse("api:expert-cv", args=[obj.pk]) if obj.cv else None
 
@@ -428,12 +427,12 @@ class MatchResultSerializer(serializers.Serializer):
         deployments: dict[int, Deployment] = self.context.get("deployments", {})
         return deployments.get(obj.expert_id)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_deployment(self, obj: Any) -> int | None:
         deployment = self._deployment(obj)
         return deployment.pk if deployment else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_deployment_status(self, obj: Any) -> str | None:
         deployment = self._deployment(obj)
         return deployment.status if deployment else None

@@ -14,13 +14,13 @@ from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action as route
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,11 +31,13 @@ from cbportal.accounts.models import Country, Region, User
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.api.exports import ExportMixin
 from cbportal.core.api.filters import VisibleChoiceFilter
+from cbportal.core.api.schema import file_download
 from cbportal.core.api.transitions import transition_schema, transition_text
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import Column
 from cbportal.core.models import Language, ThematicArea
+from cbportal.core.uploads import CV_FORMATS, DOCUMENTS
 from experts import permissions, selectors, services
 from experts.api.serializers import (
     ConfirmInputSerializer,
@@ -237,13 +239,13 @@ class ExpertViewSet(
 
     @extend_schema(
         methods=["GET"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=file_download(CV_FORMATS),
         description="Staff or the expert: download the CV.",
     )
     @extend_schema(
         methods=["PUT", "POST"],
         request={"multipart/form-data": CvUploadSerializer},
-        responses={200: ExpertSerializer, 400: OpenApiResponse(description="Refused file")},
+        responses={200: ExpertSerializer},
         description="Staff or the expert: store the CV (PDF, DOCX or ODT); replaces any other.",
     )
     @extend_schema(
@@ -284,7 +286,8 @@ class ExpertViewSet(
         responses={201: UnavailabilityAddedSerializer},
         description="Add a period; periods that overlap or touch it are merged into one.",
     )
-    @route(detail=True, methods=["get", "post"])
+    # One plain list: neither the roster's pages nor its filters.
+    @route(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def unavailability(self, request: Request, pk: Any = None) -> Response:
         expert = self.get_object()
         if request.method == "GET":
@@ -482,6 +485,10 @@ class DeploymentViewSet(
         "the expert on the need is returned as it is).",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The role first: the body names objects by what the user may see, so without
+        # this a partner would get 400 ("does not exist") where the answer is 403.
+        if not is_staff(request.user):
+            raise exceptions.PermissionDenied(_("Only programme staff can do this."))
         form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
         deployment = services.deployment_shortlist(
@@ -595,7 +602,7 @@ class DeploymentViewSet(
             status=status.HTTP_201_CREATED if first else status.HTTP_200_OK,
         )
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses=file_download(DOCUMENTS))
     @route(
         detail=True,
         methods=["get"],
@@ -635,11 +642,20 @@ class DeploymentViewSet(
 # --- matching -----------------------------------------------------------------------------
 
 
+class _BodilessMetadata(SimpleMetadata):
+    """OPTIONS without the ``actions`` section: it describes a request body from the view's
+    serializer, and these views take no body (and have no serializer: it would be a 500)."""
+
+    def determine_actions(self, request: Any, view: Any) -> dict[str, Any]:
+        return {}
+
+
 class MatchingViewSet(viewsets.GenericViewSet):
     """Matching of the roster against one expertise need (staff). Routed explicitly in
     experts/api/urls.py: ``expertise-needs/<id>/match/``, ``expertise-needs/<id>/matches/``
     and ``match-jobs/<id>/``."""
 
+    metadata_class = _BodilessMetadata
     conflict_actions = ("match",)
     pagination_class = None
     filter_backends: list[Any] = []

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -122,7 +121,8 @@ class RequestSerializer(StrictModelSerializer):
         ]
         extra_kwargs = {"title": {"required": False}}
 
-    @extend_schema_field(OpenApiTypes.STR)
+    # None while no target runs (a draft, a decided request): the schema must say so.
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_sla_state(self, obj: AssistanceRequest) -> str | None:
         current = sla.triage_sla(obj)
         return current.state if current else None

@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
@@ -21,9 +20,11 @@ from cbportal.accounts.models import Organisation, User
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.api.exports import ExportMixin
 from cbportal.core.api.filters import VisibleChoiceFilter
+from cbportal.core.api.schema import file_download
 from cbportal.core.api.transitions import transition_schema, transition_text
 from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import NotFound
+from cbportal.core.uploads import DOCUMENTS
 from requests_app import selectors, services
 from requests_app.api.serializers import (
     AssessmentSerializer,
@@ -177,10 +178,17 @@ class RequestViewSet(
     @extend_schema(
         methods=["POST"],
         request={"multipart/form-data": AttachmentUploadSerializer},
-        responses={201: AttachmentSerializer, 400: OpenApiResponse(description="Refused file")},
+        responses={201: AttachmentSerializer},
     )
     @extend_schema(methods=["GET"], responses=AttachmentSerializer(many=True))
-    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    # The attachments come as one plain list: neither the requests' pages nor their filters.
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser, FormParser],
+        pagination_class=None,
+        filter_backends=[],
+    )
     def attachments(self, request: Request, pk: Any = None) -> Response:
         obj = self.get_object()
         if request.method == "GET":
@@ -195,7 +203,7 @@ class RequestViewSet(
         )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses=file_download(DOCUMENTS))
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
     def attachment(self, request: Request, pk: Any = None, attachment_id: str = "") -> Any:
         obj = self.get_object()

@@ -397,6 +397,44 @@ def test_it_refuses_bad_expertise_need_input_on_its_field(staff_api, designed_ac
     assert ExpertiseNeed.objects.count() == 1
 
 
+@pytest.mark.parametrize("kind", ["activity", "need"])
+@pytest.mark.parametrize("method", ["put", "patch"])
+@pytest.mark.parametrize("body", [[], [{"title": "x"}], 3, "text", True])
+def test_it_refuses_an_edit_whose_body_is_not_an_object(
+    staff_api, designed_action, kind, method, body
+):
+    # Found by .ci/fuzz-api: dict(request.data) of a list or a number answered 500.
+    if kind == "activity":
+        url = f"{ACTIVITIES}{designed_action.activities.get().pk}/"
+    else:
+        url = f"{NEEDS}{ExpertiseNeed.objects.get().pk}/"
+
+    response = getattr(staff_api, method)(url, body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["attr"] == "non_field_errors"
+    assert response.json()["errors"][0]["code"] == "invalid"
+
+
+def test_it_changes_an_activity_and_a_need_from_form_data(staff_api, designed_action):
+    # A PATCH sent as a form keeps every other field and reads each value as sent (the
+    # merge once turned each form value into a one-item list).
+    activity = designed_action.activities.get()
+    need = ExpertiseNeed.objects.get()
+
+    response = staff_api.patch(
+        f"{ACTIVITIES}{activity.pk}/", {"title": "Form title"}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["title"] == "Form title"
+
+    response = staff_api.patch(
+        f"{NEEDS}{need.pk}/", {"experts_needed": "3", "skills": ["a", "b"]}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["experts_needed"], response.json()["skills"]) == (3, ["a", "b"])
+
+
 def test_it_changes_and_deletes_an_expertise_need(staff_api, designed_action):
     need = ExpertiseNeed.objects.get()
 

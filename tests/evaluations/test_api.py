@@ -1753,3 +1753,14 @@ def test_it_documents_the_monitoring_and_evaluation_api(api, db):
     measurement = paths["/api/v1/measurements/"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(measurement)
     assert "multipart/form-data" in paths["/api/v1/outcomes/"]["post"]["requestBody"]["content"]
+
+
+@pytest.mark.parametrize("path", [MEASUREMENTS, OUTCOMES, FEEDBACK])
+@pytest.mark.parametrize("pk", ["abc", "null", "1,2", "true"])
+def test_it_answers_a_malformed_id_with_404(staff_api, path, pk):
+    # Found by .ci/fuzz-api: the lookup turned "abc" into int() and answered 500.
+    for response in (staff_api.get(f"{path}{pk}/"), staff_api.delete(f"{path}{pk}/")):
+        if response.status_code == 405:  # feedback cannot be deleted
+            continue
+        assert response.status_code == 404, response.content
+        assert response.json()["errors"][0]["code"] == "not_found"

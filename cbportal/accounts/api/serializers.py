@@ -29,7 +29,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(StrictModelSerializer):
-    organisation = OrganisationSerializer(read_only=True)
+    organisation = OrganisationSerializer(read_only=True, allow_null=True)
     language = serializers.ChoiceField(
         choices=settings.LANGUAGES,
         error_messages={"invalid_choice": _("Unsupported language “{input}”: use en, fr or es.")},

@@ -9,15 +9,16 @@ from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_otp import user_has_device
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, generics, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from cbportal.accounts import selectors, services
+from cbportal.accounts.api.authentication import token_issued_with_second_factor
 from cbportal.accounts.api.serializers import (
     CountrySerializer,
     MeSerializer,
@@ -26,8 +27,12 @@ from cbportal.accounts.api.serializers import (
     TokenResponseSerializer,
 )
 from cbportal.accounts.models import Country, Organisation
+from cbportal.core.rate_limits import ScopedRateThrottle
 
 
+# The refusals raised in post() below, for the schema (drf-standardized-errors).
+@extend_validation_errors(["authorization"], methods=["post"])
+@extend_validation_errors(["otp_required", "otp_invalid"], field_name="otp_token", methods=["post"])
 class ObtainTokenView(APIView):
     """Exchange a username and password (and a one-time code, where the account has an
     authenticator or its role requires one) for an API token."""
@@ -53,7 +58,8 @@ class ObtainTokenView(APIView):
                 [_("The username and password do not match an active account.")],
                 code="authorization",
             )
-        if user_has_device(user) or services.two_factor_required(user):
+        with_code = user_has_device(user) or services.two_factor_required(user)
+        if with_code:
             token = (data.get("otp_token") or "").replace(" ", "")
             if not token:
                 raise exceptions.ValidationError(
@@ -69,6 +75,12 @@ class ObtainTokenView(APIView):
                     {"otp_token": [_("That code is not valid or has already been used.")]},
                     code="otp_invalid",
                 )
+        if with_code:
+            # A token from before the authenticator was issued without a code: this one
+            # was, so it replaces it (cbportal.accounts.api.authentication).
+            existing = Token.objects.filter(user=user).first()
+            if existing is not None and not token_issued_with_second_factor(user, existing):
+                existing.delete()
         key, _created = Token.objects.get_or_create(user=user)
         return Response({"token": key.key})
 
@@ -78,7 +90,8 @@ class MeView(generics.RetrieveUpdateAPIView):
     change the names and the language of pages and emails."""
 
     serializer_class = MeSerializer
-    permission_classes = [IsAuthenticated]
+    # The default (verified where two-factor is required), not plain IsAuthenticated: an
+    # unverified staff session may not read or change its own account through the API.
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self) -> Any:
