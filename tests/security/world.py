@@ -102,6 +102,8 @@ class Side:
     account_invitation_token: str = ""
     notification: Any = None  # one of partner's notifications
     extra: dict[str, Any] = field(default_factory=dict)
+    # api matrix
+    proposed_action: Any = None  # proposed by staff, awaiting an approver
 
     @property
     def password_reset(self) -> tuple[str, str]:
@@ -262,6 +264,15 @@ def _build_side(
         organisation=organisation,
     )
     side.account_invitation_token = account_services.invitation_token(side.account_invitation)
+
+    # api matrix
+    side.proposed_action = advance(
+        make_action(partner, staff, title=f"Proposed {name}"),
+        "proposed",
+        staff=staff,
+        approver=approver,
+        partner=partner,
+    )
     return side
 
 
