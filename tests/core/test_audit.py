@@ -26,40 +26,22 @@ from cbportal.core import audit
 from cbportal.core.models import (
     AuditEntry,
     AuditKind,
-    GcmObjective,
-    Language,
-    ThematicArea,
     TransitionEvent,
 )
 from cbportal.core.services import record_transition
 from experts import services as expert_services
-from requests_app import services as request_services
 from requests_app.models import AssistanceRequest
 from tests.actions.builders import make_action, make_assessment
 from tests.experts.builders import make_expert
 from tests.factories import UserFactory
+from tests.requests_app.helpers import make_request
 
 PAGE = reverse("core:audit")
 API = "/api/v1/audit/"
 
 
 def submitted_request(partner: Any, title: str = "Border data exchange") -> AssistanceRequest:
-    start = timezone.localdate() + timedelta(days=30)
-    draft = request_services.request_create(
-        by=partner,
-        data={
-            "title": title,
-            "problem_statement": "Data are scattered.",
-            "expected_outcomes": "One register.",
-            "target_institutions": "Ministry of the Interior.",
-            "preferred_start": start,
-            "preferred_end": start + timedelta(days=180),
-            "thematic_areas": ThematicArea.objects.filter(slug="labour-migration"),
-            "gcm_objectives": GcmObjective.objects.none(),
-            "languages": Language.objects.filter(code="fr"),
-        },
-    )
-    return request_services.request_submit(request_id=draft.pk, by=partner)
+    return make_request("submitted", partner, title=title)
 
 
 def entries(kind: str, **filters: Any) -> list[AuditEntry]:

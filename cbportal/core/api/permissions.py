@@ -12,8 +12,9 @@ from cbportal.accounts.services import two_factor_required
 
 class IsAuthenticatedAndVerified(IsAuthenticated):
     """Authenticated, and — where two-factor is required for the user's role — signed in
-    with the second factor. Tokens are only issued after a one-time code (see the token
-    view), so only browser sessions are checked here."""
+    with the second factor. Only browser sessions are checked here: a token is issued only
+    after a one-time code (the token view), and ``cbportal.accounts.api.authentication``
+    refuses a token older than the user's authenticator where two-factor is required."""
 
     message = _("Two-factor verification is required for your account.")
 
