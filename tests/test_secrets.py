@@ -5,8 +5,9 @@ well-known cloud and service credentials, and the files that configure a deploym
 (settings, Compose, Dockerfile, Makefile, CI, docs) for passwords written into them. The
 only passwords allowed are the documented development values: ``cbportal`` (the local and
 CI PostgreSQL role, and Compose's default when ``POSTGRES_PASSWORD`` is unset), ``build``
-(the Dockerfile's collectstatic step, which connects nowhere) and ``pass`` (the
-placeholder in documented URL examples). Hard-coded passwords in Python code are ruff's
+(the Dockerfile's collectstatic step, which connects nowhere), ``pass`` (the
+placeholder in documented URL examples) and ``cbportal-demo`` (the demo accounts'
+published password, which the API fuzzer signs in with). Hard-coded passwords in Python code are ruff's
 ``S105``/``S106`` rules; the demo accounts' ``cbportal-demo`` carries its ``noqa``.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_PASSWORDS = {"cbportal", "build", "pass"}
+DEV_PASSWORDS = {"cbportal", "build", "pass", "cbportal-demo"}
 
 # Assembled from parts so that this file does not match itself.
 _BEGIN, _KEY = "-----BEGIN", "PRIVATE KEY-----"
@@ -104,7 +105,7 @@ def credential_findings(relative: str, text: str) -> list[str]:
     [
         ("deploy/key.pem", f"{_BEGIN} RSA {_KEY}\nMIIE", 1),
         ("deploy/key.pem", f"{_BEGIN} OPENSSH {_KEY}\nb3Bl", 1),
-        ("notes.md", "aws_access_key_id = AKIAABCDEFGHIJKLMNOP", 1),
+        ("notes.md", "aws_access_key_id = AKIA" + "ABCDEFGHIJKLMNOP", 1),
         ("notes.md", "token ghp_" + "a" * 36, 1),
         ("docker-compose.yml", "DATABASE_URL: postgres://app:hunter22@db/app", 1),
         ("docker-compose.yml", "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-hunter22}", 1),
