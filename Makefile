@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-browser screenshots install lock assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications fuzz-api clean
+.PHONY: run test test-browser screenshots install lock assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications seed-scale fuzz-api clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -128,6 +128,21 @@ bench-notifications: install
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='cbportal'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE ROLE cbportal LOGIN CREATEDB PASSWORD 'cbportal'"
 	DATABASE_URL="$(BENCH_MAIL_DATABASE_URL)" $(PY) bench/notifications.py $(BENCH_MAIL_ARGS)
+
+## Fill a PostgreSQL database of its own (cbportal_scale, created here) with the scale data
+## set: at SCALE=1 100,000 experts, 50,000 requests, 20,000 actions, 200,000 deployments,
+## about 1,000,000 transition events, 500,000 notifications, plus the demo accounts. Empties
+## it first (--reset). SCALE=0.01 for a quick look.
+SCALE ?= 1
+SCALE_DATABASE_URL ?= postgres://cbportal:cbportal@127.0.0.1:5432/cbportal_scale
+seed-scale: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432"; exit 1; }
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='cbportal'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE ROLE cbportal LOGIN CREATEDB PASSWORD 'cbportal'"
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='cbportal_scale'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_scale OWNER cbportal"
+	DATABASE_URL="$(SCALE_DATABASE_URL)" $(PY) manage.py migrate --noinput -v 0
+	DATABASE_URL="$(SCALE_DATABASE_URL)" $(PY) manage.py seed_scale --scale $(SCALE) --reset
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache
