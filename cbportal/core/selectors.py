@@ -118,6 +118,17 @@ def audit_object_types() -> list[tuple[str, str]]:
     return sorted(set(choices), key=lambda choice: choice[1])
 
 
+def audit_by_actor(qs: QuerySet[AuditEntry], actor: str) -> QuerySet[AuditEntry]:
+    """Entries whose actor's username, or the name kept on the entry, contains ``actor``."""
+    return qs.filter(Q(actor__username__icontains=actor) | Q(actor_name__icontains=actor))
+
+
+def audit_by_object_type(qs: QuerySet[AuditEntry], object_type: str) -> QuerySet[AuditEntry]:
+    """Entries about objects of ``object_type`` (``app_label.model``)."""
+    app_label, _dot, model = object_type.partition(".")
+    return qs.filter(content_type__app_label=app_label, content_type__model=model)
+
+
 def audit_entries(
     *,
     kind: str = "",
@@ -136,10 +147,9 @@ def audit_entries(
     if kind:
         qs = qs.filter(kind=kind)
     if actor:
-        qs = qs.filter(Q(actor__username__icontains=actor) | Q(actor_name__icontains=actor))
+        qs = audit_by_actor(qs, actor)
     if object_type:
-        app_label, _dot, model = object_type.partition(".")
-        qs = qs.filter(content_type__app_label=app_label, content_type__model=model)
+        qs = audit_by_object_type(qs, object_type)
     if target:
         text = target.strip()
         match = Q(target_repr__icontains=text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -97,12 +97,12 @@ class AuditFilter(filters.FilterSet):
         model = AuditEntry
         fields = ["kind", "actor", "object_type", "object_id", "target"]
 
+    # The page's filters, shared: cbportal.core.selectors.audit_entries.
     def filter_actor(self, queryset: QuerySet[AuditEntry], name: str, value: str) -> Any:
-        return queryset.filter(Q(actor__username__icontains=value) | Q(actor_name__icontains=value))
+        return selectors.audit_by_actor(queryset, value)
 
     def filter_object_type(self, queryset: QuerySet[AuditEntry], name: str, value: str) -> Any:
-        app_label, _dot, model = value.partition(".")
-        return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+        return selectors.audit_by_object_type(queryset, value)
 
 
 class StaffListOnly(BasePermission):
