@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-browser screenshots install lock assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications seed-scale fuzz-api clean
+.PHONY: run test test-browser screenshots install lock assets migrate seed check lint format typecheck messages compilemessages docs bench-matching bench-dashboard bench-notifications seed-scale bench fuzz-api clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -143,6 +143,16 @@ seed-scale: install
 		|| psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE cbportal_scale OWNER cbportal"
 	DATABASE_URL="$(SCALE_DATABASE_URL)" $(PY) manage.py migrate --noinput -v 0
 	DATABASE_URL="$(SCALE_DATABASE_URL)" $(PY) manage.py seed_scale --scale $(SCALE) --reset
+
+## Load the portal over HTTP (gunicorn, production settings, loopback) with wrk against the
+## scale data set (run `make seed-scale` first), twice; results into docs/performance.md.
+## wrk comes from Debian's packages when it is missing.
+WEB_BENCH_ARGS ?= --runs 2 --write docs/performance.md
+bench: install
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432"; exit 1; }
+	@command -v wrk >/dev/null || { echo "Installing wrk (apt-get)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk; else sudo apt-get install -y -qq wrk; fi; }
+	DATABASE_URL="$(SCALE_DATABASE_URL)" $(PY) bench/web.py $(WEB_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

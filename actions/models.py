@@ -114,6 +114,8 @@ class Action(models.Model):
             models.Index(fields=["status", "-created_at"], name="action_status_idx"),
             models.Index(fields=["organisation", "-created_at"], name="action_org_idx"),
             models.Index(fields=["country", "status"], name="action_country_idx"),
+            # The lists' default order (newest first): read from the index, not sorted.
+            models.Index(fields=["-created_at", "-id"], name="action_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

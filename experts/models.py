@@ -144,6 +144,8 @@ class Expert(models.Model):
             ),
             models.Index(fields=["nationality", "vetting_status"], name="expert_nationality_idx"),
             models.Index(fields=["-created_at"], name="expert_created_idx"),
+            # The roster's default order.
+            models.Index(fields=["full_name", "id"], name="expert_name_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -325,6 +327,8 @@ class Deployment(models.Model):
             models.Index(fields=["need", "status"], name="deployment_need_idx"),
             models.Index(fields=["status", "expires_at"], name="deployment_expiry_idx"),
             models.Index(fields=["status", "end_date"], name="deployment_end_idx"),
+            # The lists' default order (newest first): read from the index, not sorted.
+            models.Index(fields=["-created_at", "-id"], name="deployment_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -96,6 +96,8 @@ class AssistanceRequest(models.Model):
             models.Index(fields=["organisation", "-created_at"], name="request_org_created_idx"),
             models.Index(fields=["status", "submitted_at"], name="request_status_submitted_idx"),
             models.Index(fields=["country", "status"], name="request_country_status_idx"),
+            # The lists' default order (newest first): read from the index, not sorted.
+            models.Index(fields=["-created_at", "-id"], name="request_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -243,6 +245,10 @@ class NeedsAssessment(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("needs assessment")
         verbose_name_plural = _("needs assessments")
+        indexes = [
+            # The list's default order (newest first), read from the index.
+            models.Index(fields=["-created_at", "-id"], name="assessment_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return str(_("Needs assessment for %(ref)s") % {"ref": self.request.display_reference})

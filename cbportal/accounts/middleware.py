@@ -42,6 +42,7 @@ EXEMPT_URL_NAMES = {
     "accounts:two-factor-qr",
     "set_language",
     "core:healthz",
+    "core:livez",
 }
 EXEMPT_PREFIXES = ("/static/", "/api/")
 

@@ -215,6 +215,8 @@ class AuditEntry(ImmutableRecord):
             models.Index(fields=["actor", "-created_at"], name="audit_actor_idx"),
             models.Index(fields=["content_type", "object_id"], name="audit_target_idx"),
             models.Index(fields=["target_repr"], name="audit_target_repr_idx"),
+            # The lists' default order (newest first): read from the index, not sorted.
+            models.Index(fields=["-created_at", "-id"], name="audit_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -196,6 +196,16 @@ def _outbox_health() -> dict[str, Any]:
 
 @never_cache
 @require_safe
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness alone: the process answers, through the whole middleware stack, touching
+    neither the database nor the broker. An orchestrator restarts web when this fails;
+    /healthz (readiness) says whether it can serve, and restarting web would not mend a
+    database that is down. The HTTP benchmark's ceiling (bench/web.py) is this view."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness: the database answers and, when configured, the broker (503
     when either does not). The ``outbox`` section reports the email backlog but never makes

@@ -108,36 +108,46 @@ class Workflow:
         skips guards marked ``deep`` (costly checks, such as a whole plan's completeness):
         lists use it for ``allowed_transitions``; firing always checks everything."""
         transition = self.get(name)
+        refusal = self._refusal(obj, transition, user, deep=deep)
+        if refusal is None:
+            return transition
         noun = _object_noun(obj)
-        if not set(transition.roles) & set(user.workflow_roles):
+        if refusal is _ROLE:
             raise TransitionForbidden(
                 _("Your role does not allow “%(action)s” on this %(object)s.")
                 % {"action": transition.display_label, "object": noun}
             )
-        state = self.state_of(obj)
-        if state not in transition.sources:
+        if refusal is _STATE:
             raise TransitionNotAllowed(
                 _("“%(action)s” is not possible: this %(object)s is %(state)s.")
                 % {
                     "action": transition.display_label,
                     "object": noun,
-                    "state": self.state_label(state).lower(),
+                    "state": self.state_label(self.state_of(obj)).lower(),
                 }
             )
+        raise TransitionNotAllowed(str(refusal))
+
+    def can(self, obj: Any, name: str, user: HasRoles, *, deep: bool = True) -> bool:
+        """``check`` without its messages: lists ask it of every transition of every row,
+        and building (translating) refusals nobody reads was most of a list's time."""
+        transition = self.transitions.get(name)
+        return transition is not None and self._refusal(obj, transition, user, deep=deep) is None
+
+    def _refusal(self, obj: Any, transition: Transition, user: HasRoles, *, deep: bool) -> Any:
+        """Why ``user`` may not fire ``transition`` on ``obj`` now: ``_ROLE``, ``_STATE``, a
+        guard's reason, or None when they may."""
+        if not set(transition.roles) & set(user.workflow_roles):
+            return _ROLE
+        if self.state_of(obj) not in transition.sources:
+            return _STATE
         for guard in transition.guards:
             if not deep and getattr(guard, "deep", False):
                 continue
             reason = guard(obj, user)
             if reason:
-                raise TransitionNotAllowed(str(reason))
-        return transition
-
-    def can(self, obj: Any, name: str, user: HasRoles, *, deep: bool = True) -> bool:
-        try:
-            self.check(obj, name, user, deep=deep)
-        except (TransitionForbidden, TransitionNotAllowed, UnknownTransition):
-            return False
-        return True
+                return reason
+        return None
 
     def allowed(self, obj: Any, user: HasRoles, *, deep: bool = True) -> list[str]:
         """Names of the transitions ``user`` may fire on ``obj`` now, in table order."""
@@ -160,6 +170,11 @@ class Workflow:
             }
             for t in self.transitions.values()
         ]
+
+
+# The refusals ``Workflow._refusal`` names before any guard runs.
+_ROLE = object()
+_STATE = object()
 
 
 def deep(guard: Guard) -> Guard:

@@ -207,3 +207,20 @@ def test_it_reaches_the_real_broker(client, db, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_livez_answers_without_touching_the_database_or_the_broker(
+    client, db, settings, monkeypatch, django_assert_num_queries
+):
+    settings.REDIS_URL = UNREACHABLE_REDIS
+
+    def broker_down() -> str:
+        raise AssertionError("/livez must not ask the broker")
+
+    monkeypatch.setattr(views, "_check_broker", broker_down)
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+    assert client.post("/livez").status_code == 405

@@ -272,6 +272,7 @@ def post_only(name: str, url: Url, *, per_side: bool = True, login: bool = True)
 
 single("core:home", "/", everyone(200))
 single("core:healthz", "/healthz", everyone(200))
+single("core:livez", "/livez", everyone(200))
 single("core:notifications", "/notifications/", signed_in(200))
 page(
     "core:notification-read",
