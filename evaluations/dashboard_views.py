@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.errors import ApplicationError
 from cbportal.core.exports import Column, export_response, requested_format
-from evaluations.dashboard import PortfolioFilterForm, PortfolioFilters, portfolio_report
+from evaluations.dashboard import PortfolioFilterForm, PortfolioFilters, cached_portfolio_report
 
 
 @dataclass
@@ -359,7 +360,7 @@ def index(request: HttpRequest) -> HttpResponseBase:
         return render(
             request, "evaluations/dashboard.html", {"form": form, "report": None}, status=400
         )
-    report = portfolio_report(filters)
+    report, computed_at = cached_portfolio_report(filters)
     tables = dashboard_tables(report)
     if fmt is not None:
         table = next((t for t in tables if t.name == request.GET.get("table")), None)
@@ -378,6 +379,9 @@ def index(request: HttpRequest) -> HttpResponseBase:
             "form": _form_for(filters),
             "filters": filters,
             "report": report,
+            # Shown when the figures come from the cache (DASHBOARD_CACHE_SECONDS).
+            "computed_at": computed_at if settings.DASHBOARD_CACHE_SECONDS else None,
+            "refresh_minutes": max(1, round(settings.DASHBOARD_CACHE_SECONDS / 60)),
             "tables": {table.name.replace("-", "_"): table for table in tables},
             "charts": [chart.as_json() for chart in dashboard_charts(report)],
             "api_url": f"{reverse('api:portfolio-report')}?{urlencode(query)}",

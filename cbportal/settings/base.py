@@ -581,3 +581,8 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# How long the portfolio dashboard's figures (page and API) are kept in the cache, per set
+# of filters and language; 0 computes them on every view (the embedded default). The page
+# says when its figures were computed. Production keeps them 5 minutes.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", 0, minimum=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,7 +26,7 @@ from rest_framework.views import APIView
 from cbportal.accounts.models import Region
 from cbportal.accounts.permissions import is_staff
 from cbportal.core.api.permissions import IsAuthenticatedAndVerified
-from evaluations.dashboard import MAX_MONTHS, PortfolioFilterForm, portfolio_report
+from evaluations.dashboard import MAX_MONTHS, PortfolioFilterForm, cached_portfolio_report
 
 
 class IsProgrammeStaff(BasePermission):
@@ -244,10 +245,13 @@ class PortfolioReportView(APIView):
         "ratings, feedback and the headline KPIs — for a period (default: the last 12 "
         "months) and optionally one region, country, thematic area and GCM objective. "
         "Labels are in the language of the request. The dashboard page shows the same "
-        "figures.",
+        "figures. They may be kept a few minutes (the deployment's "
+        "DASHBOARD_CACHE_SECONDS); the Last-Modified header says when they were computed.",
     )
     def get(self, request: Request) -> Response:
         form = PortfolioFilterForm(request.query_params)
         if not form.is_valid():
             raise form_errors(form)
-        return Response(portfolio_report(form.filters()))
+        report, computed_at = cached_portfolio_report(form.filters())
+        # When the figures were computed: they may come from the cache (a few minutes old).
+        return Response(report, headers={"Last-Modified": http_date(computed_at.timestamp())})

@@ -1097,3 +1097,77 @@ def test_it_keeps_the_page_queries_constant(portfolio, client, staff):
 
     # The form's look-ups (country, thematic area, GCM objective) come on top.
     assert len(narrow.captured_queries) == len(whole.captured_queries) + 3
+
+
+# --- the figures kept in the cache (DASHBOARD_CACHE_SECONDS) ----------------------------------
+
+
+def _report_queries(
+    client: Any, url: str, params: dict[str, Any], **headers: Any
+) -> tuple[Any, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params, **headers)
+    assert response.status_code == 200
+    report = [q for q in captured if 'FROM "django_session"' not in q["sql"]]
+    return response, len(report)
+
+
+def test_it_computes_the_figures_on_every_view_by_default(portfolio, api_as, staff, settings):
+    assert settings.DASHBOARD_CACHE_SECONDS == 0
+    client = api_as(staff)
+    _, first = _report_queries(client, API, PERIOD)
+    _, second = _report_queries(client, API, PERIOD)
+
+    assert second == first >= REPORT_QUERIES
+
+
+def test_it_keeps_the_figures_per_filters_and_language(portfolio, api_as, staff, settings):
+    settings.DASHBOARD_CACHE_SECONDS = 300
+    client = api_as(staff)
+
+    first, computed = _report_queries(client, API, PERIOD)
+    again, kept = _report_queries(client, API, PERIOD)
+    assert computed >= REPORT_QUERIES
+    assert kept <= computed - REPORT_QUERIES  # none of the report's own queries
+    assert again.json() == first.json()
+    assert again["Last-Modified"] == first["Last-Modified"]
+
+    narrowed, narrowed_queries = _report_queries(client, API, {**PERIOD, "region": "Africa"})
+    assert narrowed_queries >= REPORT_QUERIES
+    assert narrowed.json()["filters"]["region"] == "Africa"
+
+    french, french_queries = _report_queries(client, API, PERIOD, HTTP_ACCEPT_LANGUAGE="fr")
+    assert french_queries >= REPORT_QUERIES
+    assert french.json()["kpis"][0]["label"] != first.json()["kpis"][0]["label"]
+
+
+def test_a_kept_report_misses_what_happened_since_until_it_expires(
+    portfolio, api_as, staff, settings
+):
+    from django.core.cache import cache
+
+    settings.DASHBOARD_CACHE_SECONDS = 300
+    client = api_as(staff)
+    before = client.get(API, PERIOD).json()["requests"]["received"]
+    moved = AssistanceRequest.objects.filter(submitted_at__range=(at(2025, 1, 2), at(2025, 6, 29)))
+    # One request of the period now dates from before it.
+    AssistanceRequest.objects.filter(pk=moved.order_by("pk").values("pk")[:1]).update(
+        submitted_at=at(2024, 1, 2)
+    )
+
+    assert client.get(API, PERIOD).json()["requests"]["received"] == before
+    cache.clear()  # what expiry does
+    assert client.get(API, PERIOD).json()["requests"]["received"] == before - 1
+
+
+def test_the_page_says_when_kept_figures_were_computed(portfolio, client, staff, settings):
+    client.force_login(staff)
+    assert "Computed at" not in client.get(URL, PERIOD).content.decode()
+
+    settings.DASHBOARD_CACHE_SECONDS = 300
+    first = client.get(URL, PERIOD)
+    body = html.unescape(first.content.decode())
+    assert re.search(r"Computed at [^;]+; the figures are refreshed every 5 minutes\.", body)
+    assert json_script(client.get(URL, PERIOD), "portfolio-report") == json_script(
+        first, "portfolio-report"
+    )
