@@ -17,7 +17,6 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
-from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -48,6 +47,7 @@ from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
 from cbportal.core.models import Language, ThematicArea
+from cbportal.core.pagination import EstimatingPaginator
 from cbportal.core.selectors import timeline_for
 from evaluations import selectors as evaluation_selectors
 from experts import selectors as expert_selectors
@@ -121,7 +121,7 @@ def action_list(request: HttpRequest) -> HttpResponseBase:
             actions, ACTION_COLUMNS, fmt=fmt, filename=_("actions"), request=request
         )
     page = (
-        Paginator(listed_actions(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        EstimatingPaginator(listed_actions(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
         if valid
         else None
     )

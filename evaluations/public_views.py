@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_safe
 from actions.models import ActionStatus, ActivityType
 from cbportal.accounts.models import Region
 from cbportal.core.errors import NotFound
+from cbportal.core.pagination import EstimatingPaginator
 from evaluations import public
 from requests_app.forms import CountryChoice
 
@@ -101,7 +101,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         # An unknown value is reported next to its field; the valid ones still apply.
         form.is_valid()
         filters = public.PortfolioFilters.from_data(form.cleaned_data)
-    page = Paginator(public.public_action_list(filters), PAGE_SIZE).get_page(
+    page = EstimatingPaginator(public.public_action_list(filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     actions = public.attach_public_facts(page.object_list)

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -40,6 +39,7 @@ from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
+from cbportal.core.pagination import EstimatingPaginator
 from cbportal.core.selectors import timeline_for
 from cbportal.core.uploads import DOCUMENTS
 from evaluations import permissions, selectors, services
@@ -103,7 +103,7 @@ def _evaluator_home(request: HttpRequest) -> HttpResponse:
     actions = selectors.evaluator_home(user).prefetch_related(
         Prefetch("indicators", queryset=Indicator.objects.order_by("position", "id"))
     )
-    page = Paginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     rows = []
     for action in page.object_list:
@@ -149,7 +149,7 @@ def _evaluation_list(request: HttpRequest) -> HttpResponseBase:
         )
     if error:
         messages.error(request, error)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "evaluations/evaluation_list.html",
@@ -192,7 +192,7 @@ def indicator_list(request: HttpRequest) -> HttpResponseBase:
     if error:
         messages.error(request, error)
     qs = _filter_indicators(selectors.indicators_for(user).select_related("action__country"), form)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(indicator, _percent(indicator.progress)) for indicator in page.object_list]
     return render(
         request,

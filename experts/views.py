@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -30,6 +29,7 @@ from cbportal.core.downloads import protected_file_response
 from cbportal.core.errors import ApplicationError, NotFound
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
+from cbportal.core.pagination import EstimatingPaginator
 from cbportal.core.rate_limits import Limit, by_user, limit_posts
 from cbportal.core.selectors import timeline_for
 from experts import explain, permissions, selectors, services
@@ -143,7 +143,7 @@ def roster(request: HttpRequest) -> HttpResponseBase:
                 filename=_("experts"),
                 request=request,
             )
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = EstimatingPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "experts/roster.html",
@@ -508,7 +508,9 @@ def anonymise(request: HttpRequest, pk: int) -> HttpResponse:
 def vetting_queue(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _staff_only(user)
-    page = Paginator(selectors.vetting_queue(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(selectors.vetting_queue(user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     deletions = list(
         selectors.deletion_requests(user).order_by("deletion_requested_at", "id")[:100]
     )
@@ -809,7 +811,9 @@ def deployment_list(request: HttpRequest) -> HttpResponseBase:
             request=request,
         )
     page = (
-        Paginator(listed_deployments(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        EstimatingPaginator(listed_deployments(user, form), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
         if valid
         else None
     )

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from cbportal.core.errors import (
 )
 from cbportal.core.exports import download_format, export_response
 from cbportal.core.forms import apply_errors
+from cbportal.core.pagination import EstimatingPaginator
 from cbportal.core.selectors import timeline_for
 from requests_app import permissions, selectors, services, sla
 from requests_app.exports import REQUEST_COLUMNS, TRIAGE_COLUMNS
@@ -84,7 +84,9 @@ def request_list(request: HttpRequest) -> HttpResponseBase:
     page = (
         None
         if status_error
-        else Paginator(listed_requests(user, status), PAGE_SIZE).get_page(request.GET.get("page"))
+        else EstimatingPaginator(listed_requests(user, status), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
     return render(
         request,
@@ -140,7 +142,9 @@ def triage_queue(request: HttpRequest) -> HttpResponseBase:
         )
     page, rows = None, []
     if valid:
-        page = Paginator(triage_rows(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = EstimatingPaginator(triage_rows(user, form), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
         rows = [(r, sla.triage_sla(r)) for r in page.object_list]
     return render(
         request,

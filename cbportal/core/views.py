@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import (
@@ -54,6 +53,7 @@ from cbportal.core.models import (
     Digest,
     Notification,
 )
+from cbportal.core.pagination import EstimatingPaginator
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     only_unread = request.GET.get("unread") == "1"
     if only_unread:
         qs = qs.filter(read_at__isnull=True)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = EstimatingPaginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "core/notifications.html", {"page": page, "only_unread": only_unread})
 
 
@@ -370,7 +370,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     valid = not form.is_bound or form.is_valid()
     page = (
-        Paginator(_outbox_rows(form), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+        EstimatingPaginator(_outbox_rows(form), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
         if valid
         else None
     )
@@ -508,7 +508,7 @@ def audit_log(request: HttpRequest) -> HttpResponseBase:
             entries, AUDIT_COLUMNS, fmt=fmt, filename=_("audit log"), request=request
         )
     page = (
-        Paginator(entries.prefetch_related("target"), AUDIT_PAGE_SIZE).get_page(
+        EstimatingPaginator(entries.prefetch_related("target"), AUDIT_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         if entries is not None

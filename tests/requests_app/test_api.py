@@ -500,7 +500,7 @@ def test_it_paginates_with_count_next_and_previous(api_as, staff, portfolio):
     client = api_as(staff)
     first = client.get(f"{REQUEST_URL}?page_size=3")
     body = first.json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_is_estimate", "next", "previous", "results"}
     assert body["count"] == 4
     assert len(body["results"]) == 3
     assert body["previous"] is None
