@@ -92,8 +92,9 @@ def _get_need(need_id: int) -> ExpertiseNeed:
 
 
 def _get_action(user: Any, action_id: int) -> Action:
+    """The action ``user`` may see, with its activities and needs (else a 404)."""
     try:
-        return action_selectors.action_detail(user, action_id)
+        return action_selectors.action_needs(user, action_id)
     except NotFound:
         raise Http404 from None
 
@@ -1017,7 +1018,11 @@ def action_experts(request: HttpRequest, action_id: int) -> HttpResponse:
     user: Any = request.user
     if not (is_staff(user) or user.role == "partner"):
         raise PermissionDenied
-    action = _get_action(user, action_id)
+    action = (
+        action_selectors.actions_for(user).only("pk", "reference", "title").filter(pk=action_id)
+    ).first()
+    if action is None:
+        raise Http404
     deployments = list(
         selectors.deployment_list(user)
         .filter(need__activity__action=action, status__in=BOOKED_STATUSES)

@@ -306,22 +306,6 @@ OVER_BUDGET: dict[str, tuple[int, str]] = {
         "languages, countries twice: nationality and country of experience), the page of "
         "experts with 3 prefetches (languages, thematic areas, skills)",
     ),
-    "page:experts:board as staff": (
-        15,
-        "the action as action_detail loads it (11 queries: thematic areas, GCM objectives, "
-        "objectives and their gaps, activities and their objectives, needs with skills and "
-        "languages, evaluators), then the deployments",
-    ),
-    "page:experts:action-experts as partner": (
-        15,
-        "the action as action_detail loads it (11 queries, most unused here), then the "
-        "booked deployments",
-    ),
-    "page:experts:action-experts as staff": (
-        15,
-        "the action as action_detail loads it (11 queries, most unused here), then the "
-        "booked deployments",
-    ),
     "page:evaluations:action as staff": (
         13,
         "the action with evaluators and objectives, then indicators, measurements, outcomes, "
