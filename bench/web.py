@@ -115,6 +115,7 @@ class Run:
     matching_candidates: int = 0
     matching_roster: int = 0
     started: str = ""
+    load: str = ""  # the load average when the run began: anything else busy shows here
     seconds: float = 0.0
 
 
@@ -230,6 +231,10 @@ def pick(args: argparse.Namespace) -> tuple[list[Surface], Any]:
     )
     surfaces = [
         Surface("0", "trivial JSON endpoint `/livez` (the ceiling)", "/livez", None, "ceiling"),
+        # Not a target: what any signed-in request costs (session, user, authenticator).
+        Surface(
+            "0b", "signed-in trivial JSON `/api/v1/me/` (staff)", "/api/v1/me/", "staff", "fixed"
+        ),
         Surface("1a", "requests list as staff, unfiltered", "/api/v1/requests/", "staff", "api"),
         Surface(
             "1b",
@@ -285,7 +290,7 @@ def pick(args: argparse.Namespace) -> tuple[list[Surface], Any]:
     ]
     if args.only:
         keep = set(args.only.split(","))
-        surfaces = [s for s in surfaces if s.key in keep or s.key == "0"]
+        surfaces = [s for s in surfaces if s.key in keep or s.kind == "ceiling"]
     return surfaces, need
 
 
@@ -448,7 +453,9 @@ def time_matching(need: Any, runs: int) -> tuple[list[float], int, int, int]:
 def run_all(
     args: argparse.Namespace, surfaces: list[Surface], need: Any, cookies: dict[str, str]
 ) -> Run:
-    run = Run(started=time.strftime("%Y-%m-%d %H:%M %Z"))
+    from bench.matching import load_average
+
+    run = Run(started=time.strftime("%Y-%m-%d %H:%M %Z"), load=load_average())
     began = time.perf_counter()
     print("Matching one need over the roster (in process, as the worker runs it) …", flush=True)
     run.matching_ms, run.matching_queries, run.matching_candidates, run.matching_roster = (
@@ -496,6 +503,8 @@ def targets(result: Result, ceiling: float) -> str:
     """Which of the issue's targets the surface misses, if any."""
     assert result.load and result.single
     misses = []
+    if result.surface.kind == "fixed":
+        return "– (the fixed cost of signing in)"
     if result.surface.kind != "ceiling":
         share = result.load.rps / ceiling
         if share < 0.25:
@@ -606,7 +615,8 @@ def report(args: argparse.Namespace, runs: list[Run]) -> str:
     ]
     for index, run in enumerate(runs, 1):
         lines += [
-            f"### Run {index} of {len(runs)}: {run.started} ({run.seconds:.0f} s)",
+            f"### Run {index} of {len(runs)}: {run.started} ({run.seconds:.0f} s, load average "
+            f"{run.load} at the start)",
             "",
             *table(run),
             "",
