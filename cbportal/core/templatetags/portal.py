@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms, template
-from django.utils.safestring import SafeString
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -31,7 +33,39 @@ def widget(field: forms.BoundField) -> SafeString:
         attrs["aria-invalid"] = "true"
     if described:
         attrs["aria-describedby"] = " ".join(described)
+    if isinstance(w, forms.Select):
+        return select(field, attrs)
     return field.as_widget(attrs=attrs)
+
+
+def select(field: forms.BoundField, attrs: dict[str, Any]) -> SafeString:
+    """``field.as_widget(attrs=attrs)`` for a ``<select>``, the same HTML written in Python:
+    Django renders every option through a template of its own, and a country list (250
+    options, in filters on most list pages) took a third of the triage queue's time."""
+    widget = field.field.widget
+    attrs = field.build_widget_attrs(attrs, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
+    parts: list[str] = [
+        format_html('<select name="{}"{}>', context["name"], flatatt(context["attrs"]))
+    ]
+    for group, options, _index in context["optgroups"]:
+        if group:
+            parts.append(format_html('<optgroup label="{}">', group))
+        parts.extend(
+            format_html(
+                '<option value="{}"{}>{}</option>',
+                option["value"],
+                flatatt(option["attrs"]),
+                option["label"],
+            )
+            for option in options
+        )
+        if group:
+            parts.append("</optgroup>")
+    parts.append("</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped
 
 
 @register.filter
