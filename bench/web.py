@@ -133,7 +133,9 @@ def configure(database_url: str, redis_url: str) -> None:
     django.setup()
 
 
-def check_database(database_url: str, min_experts: int) -> None:
+def check_database(database_url: str) -> None:
+    """Refuse SQLite, other engines, a database not named for the scale data, and a machine
+    without wrk, before anything is imported or touched."""
     import environ
 
     if not database_url or database_url.startswith("sqlite"):
@@ -154,7 +156,6 @@ def check_database(database_url: str, min_experts: int) -> None:
         )
     if shutil.which("wrk") is None:
         fail("wrk is not installed: apt-get install wrk (make bench installs it with apt).")
-    _ = min_experts
 
 
 def seeded(min_experts: int) -> None:
@@ -642,7 +643,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if getattr(args, name) < 1:
             fail(f"--{name.replace('_', '-')} must be at least 1")
     database_url = os.environ.get("DATABASE_URL", "")
-    check_database(database_url, args.min_experts)
+    check_database(database_url)
     configure(database_url, os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     seeded(args.min_experts)
     surfaces, need = pick(args)
