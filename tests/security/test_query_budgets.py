@@ -465,6 +465,19 @@ class Sizes:
     small: dict[str, Measure]
 
 
+def run_queued_matching() -> None:
+    """Run the matching jobs still queued, here. Matching runs in a Celery worker; with a
+    real one (the services mode), the worker cannot see this module's uncommitted world, so
+    the runs the world queued would never happen (in eager mode they already ran)."""
+    from experts import services as expert_services
+    from experts.models import MatchJob, MatchJobStatus
+
+    for job_id in MatchJob.objects.filter(status=MatchJobStatus.QUEUED).values_list(
+        "pk", flat=True
+    ):
+        expert_services.match_run(job_id=job_id)
+
+
 @pytest.fixture(scope="module")
 def sizes(world: World, django_db_blocker: Any) -> Iterator[Sizes]:
     """Every surface measured on the world as built, then the world grown (inside the
@@ -475,9 +488,11 @@ def sizes(world: World, django_db_blocker: Any) -> Iterator[Sizes]:
             for role, user in world.users.items()
             if user is not None
         }
+        run_queued_matching()
         small = {case_id(s, role): measure(s, world, tokens, role) for s, role in CASES}
         with TestCase.captureOnCommitCallbacks(execute=True):
             grow(world, COPIES)
+        run_queued_matching()
     yield Sizes(tokens, small)
 
 
