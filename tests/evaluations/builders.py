@@ -117,6 +117,14 @@ def days_ago(n: int) -> date:
     return timezone.localdate() - timedelta(days=n)
 
 
+def resolved(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each callable replaced by what it returns: a parametrised case whose
+    date is relative to today is written as a lambda, so that it is computed when the test
+    runs, not when pytest collects it (a suite that crosses midnight would otherwise send
+    yesterday's "tomorrow")."""
+    return {key: value() if callable(value) else value for key, value in values.items()}
+
+
 def dec(value: str) -> Decimal:
     return Decimal(value)
 

@@ -46,6 +46,7 @@ from tests.evaluations.builders import (
     days_ago,
     make_indicator,
     measure,
+    resolved,
     running_action,
     submitted_evaluation,
 )
@@ -700,8 +701,8 @@ def test_it_refuses_a_file_that_is_not_what_it_claims(evaluator_api, world, sett
         ({"value": "12.345"}, "value"),
         ({"value": None}, "value"),
         ({"date": "yesterday"}, "date"),
-        ({"date": (timezone.localdate() + timedelta(days=1)).isoformat()}, "date"),
-        ({"date": (timezone.localdate() - timedelta(days=400)).isoformat()}, "date"),
+        ({"date": lambda: (timezone.localdate() + timedelta(days=1)).isoformat()}, "date"),
+        ({"date": lambda: (timezone.localdate() - timedelta(days=400)).isoformat()}, "date"),
         ({"evidence_url": "ftp://example.org/x"}, "evidence_url"),
         ({"indicator": 999999}, "indicator"),
         ({"recorded_by": 1}, "recorded_by"),
@@ -710,7 +711,7 @@ def test_it_refuses_a_file_that_is_not_what_it_claims(evaluator_api, world, sett
 )
 def test_it_answers_bad_measurements_with_field_errors(evaluator_api, world, change, attr):
     before = Measurement.objects.count()
-    body = {"indicator": world.indicator.pk, "date": today(), "value": "45", **change}
+    body = {"indicator": world.indicator.pk, "date": today(), "value": "45", **resolved(change)}
 
     response = evaluator_api.post(MEASUREMENTS, body)
 
@@ -846,13 +847,13 @@ def test_it_takes_outcome_evidence_as_multipart(evaluator_api, action):
         ({"description": ""}, "description"),
         ({"description": "   "}, "description"),
         ({"date": "2020-02-30"}, "date"),
-        ({"date": (timezone.localdate() - timedelta(days=400)).isoformat()}, "date"),
+        ({"date": lambda: (timezone.localdate() - timedelta(days=400)).isoformat()}, "date"),
         ({"evidence_url": "javascript:alert(1)"}, "evidence_url"),
         ({"recorded_at": "2026-01-01T00:00:00Z"}, "recorded_at"),
     ],
 )
 def test_it_answers_bad_outcomes_with_field_errors(evaluator_api, action, change, attr):
-    response = evaluator_api.post(OUTCOMES, outcome_body(action, **change))
+    response = evaluator_api.post(OUTCOMES, outcome_body(action, **resolved(change)))
 
     assert response.status_code == 400, response.content
     assert attr in errors(response), errors(response)

@@ -44,6 +44,7 @@ from tests.evaluations.builders import (
     days_ago,
     make_indicator,
     measure,
+    resolved,
     running_action,
     submitted_evaluation,
 )
@@ -840,8 +841,8 @@ def test_an_outcome_is_logged(action, evaluator):
         ({"level": None}, "level"),
         ({"description": "  "}, "description"),
         ({"date": None}, "date"),
-        ({"date": days_ago(PAST_DAYS + 1)}, "date"),
-        ({"date": TODAY() + timedelta(days=1)}, "date"),
+        ({"date": lambda: days_ago(PAST_DAYS + 1)}, "date"),
+        ({"date": lambda: TODAY() + timedelta(days=1)}, "date"),
         ({"evidence_url": "mailto:someone@example.org"}, "evidence_url"),
         ({"evidence_file": upload("tool.exe", EXE)}, "evidence_file"),
     ],
@@ -850,7 +851,7 @@ def test_a_bad_outcome_is_refused_with_the_field_and_nothing_saved(
     action, evaluator, settings, changes, field
 ):
     with pytest.raises(ApplicationError) as excinfo:
-        outcome(action, evaluator, **changes)
+        outcome(action, evaluator, **resolved(changes))
     assert list(excinfo.value.errors) == [field]
     assert not Outcome.objects.exists()
     assert stored_files(settings) == []
