@@ -487,7 +487,7 @@ def measure(world: World, result: SizeResult, repeat: int, watch: Stopwatch) -> 
 def heaviest(world: World, result: SizeResult, watch: Stopwatch) -> dict[str, Any]:
     """The queries of the need whose runs took longest, timed, and the plan of the
     slowest SELECT."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     by_need: dict[int, list[float]] = {}
     for r in result.runs:
@@ -499,10 +499,11 @@ def heaviest(world: World, result: SizeResult, watch: Stopwatch) -> dict[str, An
     selects = [
         q
         for q in queries
-        if q[1].lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in q[1].upper()
+        if q[1].lstrip().upper().startswith(("SELECT", "WITH")) and "FOR UPDATE" not in q[1].upper()
     ]
     slowest = max(selects, key=lambda q: q[0])
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # as selectors runs the shortlist's query
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest[1], slowest[2])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     return {"need": need, "run": run, "queries": queries, "slowest": slowest, "plan": plan}
@@ -516,11 +517,12 @@ def _jit(on: bool) -> None:
 
 
 def compare(world: World, result: SizeResult, repeat: int, stages: dict[str, Any]) -> None:
-    """Time each stage as it is and the alternatives of ``bench/alternatives.py`` on the
-    same needs, checking that every alternative gives exactly the same results."""
+    """Time the stages as the job runs them (the database keeps only the candidates who can
+    reach the shortlist) against the forms they replaced (every candidate returned and
+    scored in Python; the portable ORM form), on the same needs, checking that each gives
+    exactly the same results."""
     from django.conf import settings
 
-    from bench import alternatives
     from experts import selectors
 
     current_db, current_rank = stages["db"], stages["scoring"]
@@ -536,43 +538,39 @@ def compare(world: World, result: SizeResult, repeat: int, stages: dict[str, Any
     def by_id(candidate: Any) -> int:
         return int(candidate.expert_id)
 
+    def as_it_is(need: Any, spec: Any) -> Any:
+        found = current_db(need, weights=weights, limit=limit)
+        return current_rank(found[0], spec, weights, limit=limit), found[1:]
+
     for need in world.needs:
         need = selectors.need_for_matching(need.pk)
         spec = selectors.need_spec(need)
         for _ in range(repeat):
-            expected = timed("DB stage as it is", current_db, need)
+            ranked, counts = timed(
+                "as it is: DB stage keeping the shortlist's reach, then scoring",
+                as_it_is,
+                need,
+                spec,
+            )
+            every = timed("DB stage returning every candidate", current_db, need)
             _jit(False)
-            timed("DB stage as it is, JIT off", current_db, need)
+            timed("DB stage returning every candidate, JIT off", current_db, need)
             _jit(True)
             got = timed("DB stage, ORM form", selectors._match_candidates_orm, need)
             _jit(False)
             timed("DB stage, ORM form, JIT off", selectors._match_candidates_orm, need)
             _jit(True)
-            ranked = timed(
-                "scoring as it is", current_rank, expected[0], spec, weights, limit=limit
+            full = timed(
+                "scoring every candidate", current_rank, every[0], spec, weights, limit=limit
             )
-            top = timed(
-                "DB + scoring in SQL (top-K)",
-                alternatives.match_top_in_sql,
-                need,
-                weights,
-                limit,
-            )
-            _jit(False)
-            timed(
-                "DB + scoring in SQL (top-K), JIT off",
-                alternatives.match_top_in_sql,
-                need,
-                weights,
-                limit,
-            )
-            _jit(True)
-            if top != (ranked, expected[1], expected[2], len(expected[0])):
-                result.mismatches.append(f"top-K in SQL differs for need {need.pk}")
+            if (ranked, counts) != (full, every[1:]):
+                result.mismatches.append(
+                    f"the shortlist's cut changes the ranking of need {need.pk}"
+                )
             if (sorted(got[0], key=by_id), got[1], got[2]) != (
-                sorted(expected[0], key=by_id),
-                expected[1],
-                expected[2],
+                sorted(every[0], key=by_id),
+                every[1],
+                every[2],
             ):
                 result.mismatches.append(f"ORM-form candidates differ for need {need.pk}")
 
@@ -688,7 +686,7 @@ def comparison(results: list[SizeResult]) -> list[str]:
     mismatches = [m for r in results for m in r.mismatches]
     lines += [
         "",
-        "Results of the alternatives compared with the code as it is: "
+        "Results of the earlier forms compared with the code as it is: "
         + (
             "**differ** — " + "; ".join(mismatches[:5])
             if mismatches
@@ -750,10 +748,12 @@ def report(
         "",
         *table(results),
         "",
-        "DB stage = `selectors.match_candidates` (hard exclusions and the facts of each "
-        "candidate, including building the `Candidate` objects in Python); *SQL* = the time "
-        "the database cursor spent executing all the queries of the run (most of them in the "
-        "DB stage); scoring = `matching.rank` over every candidate; writes = the rest of the job "
+        "DB stage = `selectors.match_candidates` (hard exclusions, the facts of each "
+        "candidate and, on PostgreSQL, an approximate score that keeps only the candidates "
+        "who can reach the shortlist, including building their `Candidate` objects in "
+        "Python); *SQL* = the time the database cursor spent executing all the queries of the "
+        "run (most of them in the DB stage); scoring = `matching.rank` over the candidates "
+        "kept; writes = the rest of the job "
         "(locks, deleting and inserting the shortlist, saving the job); load average = the "
         "machine's 1-minute load average once the size was measured (2 cores).",
         "",
@@ -787,7 +787,7 @@ def report(
     if any(r.variants for r in results):
         lines += [
             "",
-            "### Alternatives measured on the same needs (`--compare`, bench/alternatives.py)",
+            "### The forms it replaced, measured on the same needs (`--compare`)",
             "",
             "Each stage called directly (no job, no writes), "
             f"{args.repeat} run(s) per need; JIT off = `SET jit = off` for the session.",
@@ -851,7 +851,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--compare",
         action="store_true",
-        help="also time the alternatives of bench/alternatives.py at each size",
+        help="also time the forms the database stage replaced, at each size",
     )
     parser.add_argument(
         "--force",

@@ -146,6 +146,24 @@ class Expert(models.Model):
             models.Index(fields=["-created_at"], name="expert_created_idx"),
             # The roster's default order.
             models.Index(fields=["full_name", "id"], name="expert_name_idx"),
+            # Matching reads these columns of every expert still on the roster, per need: an
+            # index-only scan of this narrow index (8 MB at 100,000 experts) instead of the
+            # table, whose biographies make it twenty times larger (PostgreSQL; SQLite keeps
+            # a plain partial index).
+            models.Index(
+                fields=["id"],
+                include=[
+                    "is_active",
+                    "vetting_status",
+                    "organisation",
+                    "administration_type",
+                    "nationality",
+                    "rating_sum",
+                    "rating_count",
+                ],
+                condition=Q(anonymised_at__isnull=True),
+                name="expert_matching_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -273,15 +273,21 @@ def need_spec(need: ExpertiseNeed) -> matching.NeedSpec:
 
 
 # --- matching on PostgreSQL: the same stage in set-based SQL ------------------------------
-# Measured in bench/matching.py (docs/performance.md): 3× faster at 100,000 experts than
-# the ORM form below, with identical results (checked by the bench and by the tests, which
+# Measured in bench/matching.py (docs/performance.md): at 100,000 experts, 3× faster than the
+# ORM form below, and 2–3× faster again when the database also scores and keeps only who can
+# reach the shortlist — with identical results (checked by the bench and by the tests, which
 # run on both databases).
 
 EXPERIENCE_LEVELS = {3: "country", 2: "subregion", 1: "region"}
 
-FUNNEL = """
-WITH flags AS (
-  SELECT e.is_active AND e.vetting_status = 'approved' AS eligible,
+# One row per expert on the roster (alias ``f`` below): the facts the funnel and the score
+# read from the expert's own row, and each hard exclusion as a flag — evaluated once per
+# expert over hash joins (the ORM's ``Exists`` in ``FILTER`` clauses runs a sub-plan per
+# condition, per clause and per expert). The expert columns come from the narrow
+# ``expert_matching_idx``, not from the table.
+FLAGS = """
+  SELECT e.id, e.administration_type, e.nationality_id, e.rating_sum, e.rating_count,
+         e.is_active AND e.vetting_status = 'approved' AS eligible,
          {language_flag} AS language,
          (u.expert_id IS NULL AND b.expert_id IS NULL) AS available,
          COALESCE(e.organisation_id = %(organisation)s, false) AS conflict,
@@ -301,20 +307,24 @@ WITH flags AS (
     WHERE need_id = %(need)s AND status <> 'shortlisted'
   ) a ON a.expert_id = e.id
   WHERE e.anonymised_at IS NULL
-)
-SELECT count(*),
+"""
+
+# The funnel over ``FLAGS``: the roster, then what each step of matching.EXCLUSION_REASONS
+# lets through (the last count is the candidates).
+COUNTS = """count(*),
        count(*) FILTER (WHERE eligible),
        count(*) FILTER (WHERE eligible AND language),
        count(*) FILTER (WHERE eligible AND language AND available),
        count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict),
        count(*) FILTER (WHERE eligible AND language AND available AND NOT conflict AND NOT already)
-FROM flags
 """
+
+FUNNEL = "WITH flags AS (" + FLAGS + ")\nSELECT " + COUNTS + "FROM flags"
 
 # The facts matching scores, joined onto the candidate experts (alias ``{t}``): the region of
 # their nationality, the need's thematic area, the skills asked, the closest experience,
-# recent missions. bench/alternatives.py joins the same onto its own candidate rows.
-# (A ``str.format`` template: ``{t}`` is the alias; values are query parameters.)
+# recent missions. (A ``str.format`` template: ``{t}`` is the alias; values are query
+# parameters.)
 FACT_JOINS = """LEFT JOIN accounts_country nc ON nc.code = {t}.nationality_id
 LEFT JOIN (
   SELECT expert_id FROM experts_expert_thematic_areas WHERE thematicarea_id = %(area)s
@@ -339,9 +349,14 @@ LEFT JOIN (
 ) r ON r.expert_id = {t}.id
 """
 
+FACT_COLUMNS = (
+    "nc.region AS region, {t}.rating_sum AS rating_sum, {t}.rating_count AS rating_count, "
+    "t.expert_id IS NOT NULL AS thematic, s.skills AS skills, x.level AS level, "
+    "COALESCE(r.recent, 0) AS recent"
+)
+
 CANDIDATES = """
-SELECT e.id, e.administration_type, nc.region, e.rating_sum, e.rating_count,
-       t.expert_id IS NOT NULL, s.skills, x.level, COALESCE(r.recent, 0)
+SELECT e.id, e.administration_type, {fact_columns}
 FROM experts_expert e
 {fact_joins}
 WHERE e.anonymised_at IS NULL AND e.is_active AND e.vetting_status = 'approved'
@@ -357,6 +372,61 @@ WHERE e.anonymised_at IS NULL AND e.is_active AND e.vetting_status = 'approved'
   AND NOT EXISTS (
     SELECT 1 FROM experts_deployment a
     WHERE a.expert_id = e.id AND a.need_id = %(need)s AND a.status <> 'shortlisted')
+"""
+
+# ``matching.score``'s total, written again in SQL over a candidate row ``c``, in float8 as
+# Python computes (numeric is several times slower) and with matching's own constants as
+# parameters — but unrounded: matching rounds each component to 4 decimals and the total to
+# 2, so this differs from the exact total by at most 0.01.
+SCORE = """100 * (
+    %(w_thematic)s::float8 * (CASE WHEN c.thematic THEN 1 ELSE 0 END)
+  + %(w_skills)s::float8 * (CASE WHEN %(n_skills)s = 0 THEN 1
+                                 ELSE COALESCE(cardinality(c.skills), 0)::float8 / %(n_skills)s
+                            END)
+  + %(w_experience)s::float8 * (CASE c.level WHEN 3 THEN %(in_country)s::float8
+                                             WHEN 2 THEN %(in_subregion)s::float8
+                                             WHEN 1 THEN %(in_region)s::float8 ELSE 0 END)
+  + %(w_origin)s::float8 * ({origin})
+  + %(w_track_record)s::float8 * (
+      CASE WHEN c.rating_count = 0 THEN 0.5
+           ELSE ((c.rating_sum + %(neutral)s::float8 * %(prior)s) / (c.rating_count + %(prior)s)
+                 - 1) / 4 END)
+  + %(w_workload)s::float8 * GREATEST(0, 1 - c.recent / %(cap)s::float8)
+)"""
+
+ORIGIN_SQL = {
+    "eu_member_state": "CASE WHEN c.administration_type = 'eu_member_state' THEN 1 ELSE 0 END",
+    "partner_region_peer": (
+        "CASE WHEN c.administration_type <> 'partner_country' THEN 0 "
+        "WHEN c.region = %(region)s THEN 1 ELSE %(other_region)s::float8 END"
+    ),
+}
+
+# How far below the ``limit``-th best approximate score a candidate is still returned: five
+# times the largest difference between ``SCORE`` and the exact total, so that every
+# candidate who can rank in the best ``limit`` (ties included) is among those returned.
+SCORE_MARGIN = 0.05
+
+# The funnel and, of its candidates, only those who can reach the shortlist, in one query:
+# each row carries the funnel's counts; a roster without candidates gives one row of counts.
+SHORTLIST = """
+WITH f AS MATERIALIZED ({flags}),
+c AS MATERIALIZED (
+  SELECT f.id, f.administration_type, {fact_columns}
+  FROM f
+  {fact_joins}
+  WHERE f.eligible AND f.language AND f.available AND NOT f.conflict AND NOT f.already
+),
+scored AS MATERIALIZED (SELECT c.*, {score} AS approx FROM c),
+cut AS (SELECT approx FROM scored ORDER BY approx DESC LIMIT 1 OFFSET %(offset)s)
+SELECT counts.*, top.*
+FROM (SELECT {counts} FROM f) counts
+LEFT JOIN (
+  SELECT id, administration_type, region, rating_sum, rating_count, thematic, skills, level,
+         recent
+  FROM scored
+  WHERE approx >= COALESCE((SELECT approx FROM cut), '-infinity'::float8) - %(margin)s
+) top ON true
 """
 
 
@@ -395,51 +465,115 @@ def _sql_params(need: Any, today: dt.date) -> dict[str, Any]:
     }
 
 
+def _candidate(row: tuple[Any, ...]) -> matching.Candidate:
+    pk, admin, region, rating_sum, rating_count, thematic, skills, level, recent = row
+    return matching.Candidate(
+        expert_id=pk,
+        administration_type=admin,
+        nationality_region=region or "",
+        has_thematic_area=thematic,
+        skill_ids=frozenset(skills or ()),
+        experience=EXPERIENCE_LEVELS.get(level, ""),
+        rating_sum=rating_sum,
+        rating_count=rating_count,
+        recent_deployments=recent,
+    )
+
+
+def _funnel(totals: tuple[int, ...]) -> dict[str, int]:
+    return {
+        reason: totals[i] - totals[i + 1] for i, reason in enumerate(matching.EXCLUSION_REASONS)
+    }
+
+
 def _match_candidates_postgresql(
     need: Any, *, today: dt.date | None = None
 ) -> tuple[list[matching.Candidate], dict[str, int], int]:
-    """``match_candidates`` on PostgreSQL, in two queries: each exclusion evaluated once per
-    expert over hash joins (the ORM's ``Exists`` in ``FILTER`` clauses runs a sub-plan per
-    condition, per clause and per expert), and the candidates' facts joined in."""
+    """``match_candidates`` on PostgreSQL, in two queries: the funnel, and the candidates
+    with their facts."""
     params = _sql_params(need, today or timezone.localdate())
     languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
     with connection.cursor() as cursor:
         cursor.execute(FUNNEL.format(**languages), params)
         totals = cursor.fetchone()
-        cursor.execute(CANDIDATES.format(fact_joins=FACT_JOINS.format(t="e"), **languages), params)
-        rows = cursor.fetchall()
-    roster_size = totals[0]
-    exclusions = {
-        reason: totals[i] - totals[i + 1] for i, reason in enumerate(matching.EXCLUSION_REASONS)
-    }
-    candidates = [
-        matching.Candidate(
-            expert_id=pk,
-            administration_type=admin,
-            nationality_region=region or "",
-            has_thematic_area=thematic,
-            skill_ids=frozenset(skills or ()),
-            experience=EXPERIENCE_LEVELS.get(level, ""),
-            rating_sum=rating_sum,
-            rating_count=rating_count,
-            recent_deployments=recent,
+        cursor.execute(
+            CANDIDATES.format(
+                fact_columns=FACT_COLUMNS.format(t="e"),
+                fact_joins=FACT_JOINS.format(t="e"),
+                **languages,
+            ),
+            params,
         )
-        for pk, admin, region, rating_sum, rating_count, thematic, skills, level, recent in rows
-    ]
-    return candidates, exclusions, roster_size
+        rows = cursor.fetchall()
+    return [_candidate(row) for row in rows], _funnel(totals), totals[0]
+
+
+def _match_shortlist_postgresql(
+    need: Any, weights: Mapping[str, float], limit: int, *, today: dt.date | None = None
+) -> tuple[list[matching.Candidate], dict[str, int], int]:
+    """``match_candidates`` with a ``limit`` on PostgreSQL, in one query: the database
+    scores every candidate approximately (``SCORE``) and returns only those within
+    ``SCORE_MARGIN`` of the ``limit``-th best."""
+    params = _sql_params(need, today or timezone.localdate())
+    languages = _language_sql(sum(1 for key in params if key.startswith("language_")))
+    params.update(
+        {f"w_{name}": share for name, share in matching.normalised_weights(weights).items()}
+    )
+    params.update(
+        n_skills=len(params["skills"]),
+        in_country=matching.EXPERIENCE_COUNTRY,
+        in_subregion=matching.EXPERIENCE_SUBREGION,
+        in_region=matching.EXPERIENCE_REGION,
+        other_region=matching.ORIGIN_OTHER_REGION_PEER,
+        neutral=matching.NEUTRAL_RATING,
+        prior=matching.PRIOR_WEIGHT,
+        cap=matching.WORKLOAD_CAP,
+        offset=max(limit - 1, 0),
+        margin=SCORE_MARGIN,
+    )
+    sql = SHORTLIST.format(
+        flags=FLAGS.format(**languages),
+        counts=COUNTS,
+        fact_columns=FACT_COLUMNS.format(t="f"),
+        fact_joins=FACT_JOINS.format(t="f"),
+        score=SCORE.format(origin=ORIGIN_SQL.get(need.origin_preference, "1")),
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The materialised steps hide their sizes from the planner, which then guesses
+        # millions of rows and JIT-compiles the query: seconds of compiling for half a second
+        # of work. Off until the end of the transaction.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    totals = rows[0][:6]
+    candidates = [_candidate(row[6:]) for row in rows if row[6] is not None]
+    return candidates, _funnel(totals), totals[0]
 
 
 def match_candidates(
-    need: ExpertiseNeed, *, today: dt.date | None = None
+    need: ExpertiseNeed,
+    *,
+    today: dt.date | None = None,
+    weights: Mapping[str, float] | None = None,
+    limit: int | None = None,
 ) -> tuple[list[matching.Candidate], dict[str, int], int]:
     """The database stage of matching: apply the hard exclusions (DESIGN.md §6) and gather,
     for the experts that remain, only the facts that matter for this need. Returns the
     candidates, the number excluded for each reason (each expert counted once, under the
-    first reason of ``matching.EXCLUSION_REASONS`` that excludes them) and the roster size.
-    A fixed number of queries whatever the roster size."""
-    if connection.vendor == "postgresql":
+    first reason of ``matching.EXCLUSION_REASONS`` that excludes them) and the roster size;
+    the number of candidates is always the roster size less the exclusions. A fixed number
+    of queries whatever the roster size.
+
+    With ``weights`` and a ``limit``, PostgreSQL leaves out the candidates who cannot reach
+    the best ``limit``: ``matching.rank(candidates, …, weights, limit=limit)`` gives exactly
+    the ranking it gives over all of them. (SQLite returns all of them.)"""
+    if limit is not None and weights is None:
+        raise ValueError("A limit needs the weights the candidates are ranked by")
+    if connection.vendor != "postgresql":
+        return _match_candidates_orm(need, today=today)
+    if limit is None or weights is None:
         return _match_candidates_postgresql(need, today=today)
-    return _match_candidates_orm(need, today=today)
+    return _match_shortlist_postgresql(need, weights, limit, today=today)
 
 
 def _match_candidates_orm(

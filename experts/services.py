@@ -637,14 +637,12 @@ def match_run(*, job_id: int) -> MatchJob:
             # Runs for the same need are serialised: the later one wins, never a mixture.
             need = ExpertiseNeed.objects.select_for_update().get(pk=job.need_id)
             need = selectors.need_for_matching(need.pk)
-            candidates, exclusions, roster_size = selectors.match_candidates(need)
             weights = dict(settings.MATCHING_WEIGHTS)
-            ranked = matching.rank(
-                candidates,
-                selectors.need_spec(need),
-                weights,
-                limit=settings.MATCH_SHORTLIST_SIZE,
+            limit = settings.MATCH_SHORTLIST_SIZE
+            candidates, exclusions, roster_size = selectors.match_candidates(
+                need, weights=weights, limit=limit
             )
+            ranked = matching.rank(candidates, selectors.need_spec(need), weights, limit=limit)
             MatchResult.objects.filter(need=need).delete()
             MatchResult.objects.bulk_create(
                 [
@@ -662,7 +660,7 @@ def match_run(*, job_id: int) -> MatchJob:
             )
             job.status = MatchJobStatus.DONE
             job.roster_size = roster_size
-            job.candidates = len(candidates)
+            job.candidates = roster_size - sum(exclusions.values())
             job.exclusions = exclusions
             job.weights = weights
             job.finished_at = timezone.now()

@@ -330,21 +330,28 @@ def _grow_roster(n: int, staff: Any, elsewhere: Any) -> None:
 
 
 def test_it_runs_a_fixed_number_of_queries_whatever_the_roster_size(
-    need, partner, partner2, staff, approver, expert_profile
+    need, partner, partner2, staff, approver, expert_profile, settings
 ):
     elsewhere = [other_need(partner2, staff, approver) for _ in range(2)]
     need = selectors.need_for_matching(need.pk)
+    cut = {"weights": settings.MATCHING_WEIGHTS, "limit": 2}
 
     _grow_roster(2, staff, elsewhere)
     with CaptureQueriesContext(connection) as small:
         few, _exclusions, _roster = selectors.match_candidates(need)
+    with CaptureQueriesContext(connection) as small_cut:
+        selectors.match_candidates(need, **cut)
     _grow_roster(7, staff, elsewhere)
     with CaptureQueriesContext(connection) as large:
         many, _exclusions, _roster = selectors.match_candidates(need)
+    with CaptureQueriesContext(connection) as large_cut:
+        selectors.match_candidates(need, **cut)
 
     assert (len(few), len(many)) == (3, 10)
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+    assert len(large_cut) == len(small_cut), [q["sql"] for q in large_cut.captured_queries]
     assert len(small) <= 8
+    assert len(small_cut) <= 8
 
 
 # --- roster search -----------------------------------------------------------------------------
@@ -600,3 +607,70 @@ def test_the_sql_and_orm_forms_of_the_database_stage_agree(need, roster_fixture,
     assert sorted(sql[0], key=by_id) == sorted(orm[0], key=by_id)
     assert sql[1:] == orm[1:]
     assert sql[0], "the fixture must leave candidates to compare"
+
+
+# --- match_candidates with the shortlist's cut -----------------------------------------------
+# With weights and a limit, PostgreSQL scores the candidates itself and returns only those
+# who can reach the best ``limit``; ranking them must give exactly the ranking of all of them.
+
+SKEWED_WEIGHTS = {"workload": 1, "track_record": 3, "experience": 0.5}
+
+
+@pytest.fixture
+def twins(need, staff):
+    """Four experts whose facts are the same: their scores tie."""
+    return [make_expert(name=f"Twin {i}", countries=("SN",), by=staff) for i in range(4)]
+
+
+def rank_both_ways(need: Any, weights: Any, limit: int) -> tuple[Any, Any, int]:
+    need = selectors.need_for_matching(need.pk)
+    spec = selectors.need_spec(need)
+    every, exclusions, roster = selectors.match_candidates(need)
+    kept, kept_exclusions, kept_roster = selectors.match_candidates(
+        need, weights=weights, limit=limit
+    )
+    assert (kept_exclusions, kept_roster) == (exclusions, roster)
+    assert roster - sum(exclusions.values()) == len(every)
+    assert {c.expert_id for c in kept} <= {c.expert_id for c in every}
+    return (
+        matching.rank(kept, spec, weights, limit=limit),
+        matching.rank(every, spec, weights, limit=limit),
+        len(kept),
+    )
+
+
+@pytest.mark.parametrize("origin", ["any", "eu_member_state", "partner_region_peer"])
+@pytest.mark.parametrize("weights", ["default", "skewed"])
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_the_shortlists_cut_leaves_the_ranking_as_it_is(
+    need, roster_with_facts, twins, settings, origin, weights, limit
+):
+    need.origin_preference = origin
+    need.save(update_fields=["origin_preference"])
+    chosen = settings.MATCHING_WEIGHTS if weights == "default" else SKEWED_WEIGHTS
+
+    cut, full, kept = rank_both_ways(need, chosen, limit)
+
+    assert cut == full  # the same experts, scores, components and explanations, in order
+    assert len(cut) == min(limit, 9)  # 5 experts of roster_with_facts and 4 twins
+    if connection.vendor == "postgresql" and limit == 1:
+        assert kept < 9, "the database kept every candidate: the cut was not made"
+
+
+def test_the_cut_keeps_every_candidate_tied_at_its_edge(need, staff, twins, settings):
+    # Only the twins are candidates: all four tie, so all four are kept for two places, and
+    # ranking gives the places to the older roster entries.
+    cut, full, kept = rank_both_ways(need, settings.MATCHING_WEIGHTS, 2)
+    assert cut == full
+    assert [s.expert_id for s in cut] == [twins[0].pk, twins[1].pk]
+    assert kept == 4
+
+
+def test_the_cut_on_an_empty_roster_keeps_the_funnels_counts(need, settings):
+    cut, full, kept = rank_both_ways(need, settings.MATCHING_WEIGHTS, 50)
+    assert (cut, full, kept) == ([], [], 0)
+
+
+def test_a_cut_without_weights_is_refused(need):
+    with pytest.raises(ValueError, match="weights"):
+        selectors.match_candidates(selectors.need_for_matching(need.pk), limit=10)
