@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cbportal.accounts.models import Country, Organisation, Region, Role, User
-from cbportal.core.i18n import AlphabeticalChoiceIterator
+from cbportal.core.i18n import AlphabeticalChoiceIterator, share_choices
 from cbportal.core.models import Language, ThematicArea
 from experts import services
 from experts.models import AdministrationType, CefrLevel, DeploymentStatus, Expert, VettingStatus
@@ -114,6 +114,10 @@ class RosterSearchForm(forms.Form):
         required=False,
         choices=[ANY, ("yes", _("Active only")), ("no", _("Inactive only"))],
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        share_choices(self, "country", "nationality")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -41,3 +41,21 @@ class AlphabeticalChoiceIterator(ModelChoiceIterator):
             queryset = queryset.iterator()
         choices = [self.choice(obj) for obj in queryset]
         yield from sorted(choices, key=lambda choice: collation_key(str(choice[1])))
+
+
+def share_choices(form: Any, *names: str) -> None:
+    """Have the model choice fields ``names`` of ``form``, which list the same objects with
+    the same blank label (the country of experience and the nationality of a search, say),
+    show the first one's options, read once — when first rendered, not before — instead of
+    one query each. Validation still checks each value against each field's queryset."""
+    first = form.fields[names[0]]
+    options: list[tuple[Any, Any]] = []
+
+    def read() -> list[tuple[Any, Any]]:
+        if not options:
+            # iter(): list.extend would ask the iterator its length, a COUNT query.
+            options.extend(iter(first.iterator(first)))
+        return options
+
+    for name in names:
+        form.fields[name].choices = read

@@ -300,12 +300,6 @@ OVER_BUDGET: dict[str, tuple[int, str]] = {
         "unavailability), three deployment queries (invitations, upcoming missions, reports "
         "due), unread count and recent notifications",
     ),
-    "page:experts:roster as staff": (
-        13,
-        "two counters (roster, pending vetting), the filter form's choices (thematic areas, "
-        "languages, countries twice: nationality and country of experience), the page of "
-        "experts with 3 prefetches (languages, thematic areas, skills)",
-    ),
     "page:evaluations:action as staff": (
         13,
         "the action with evaluators and objectives, then indicators, measurements, outcomes, "
