@@ -53,7 +53,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import TruncMonth
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -80,6 +80,7 @@ __all__ = [
     "cached_portfolio_report",
     "default_period",
     "portfolio_report",
+    "warm_portfolio_reports",
 ]
 
 # The monthly charts show at most this many months.
@@ -763,21 +764,46 @@ def portfolio_report(filters: PortfolioFilters, *, now: datetime | None = None) 
     return report
 
 
+def _report_key(filters: PortfolioFilters) -> str:
+    wanted = json.dumps([get_language(), filters.as_json()], sort_keys=True)
+    return "dashboard:report:" + hashlib.sha256(wanted.encode()).hexdigest()
+
+
+def _compute_and_keep(filters: PortfolioFilters, seconds: int) -> tuple[dict[str, Any], datetime]:
+    now = timezone.now()
+    report = portfolio_report(filters, now=now)
+    cache.set(_report_key(filters), (report, now), seconds)
+    return report, now
+
+
 def cached_portfolio_report(filters: PortfolioFilters) -> tuple[dict[str, Any], datetime]:
     """``portfolio_report`` and when it was computed, kept ``DASHBOARD_CACHE_SECONDS`` in
     the cache for each set of filters and language (0, the embedded default, computes it
     every time). The figures run over the whole portfolio — half a second on a global
     programme's data — and the page and the API ask for the same few sets again and again;
-    figures a few minutes old serve a portfolio overview, and the page says how old."""
-    now = timezone.now()
+    figures a few minutes old serve a portfolio overview, and the page says how old.
+    ``warm_portfolio_reports`` keeps the unfiltered view computed ahead."""
     seconds = settings.DASHBOARD_CACHE_SECONDS
     if not seconds:
+        now = timezone.now()
         return portfolio_report(filters, now=now), now
-    wanted = json.dumps([get_language(), filters.as_json()], sort_keys=True)
-    key = "dashboard:report:" + hashlib.sha256(wanted.encode()).hexdigest()
-    cached = cache.get(key)
+    cached = cache.get(_report_key(filters))
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    report = portfolio_report(filters, now=now)
-    cache.set(key, (report, now), seconds)
-    return report, now
+    return _compute_and_keep(filters, seconds)
+
+
+def warm_portfolio_reports() -> int:
+    """Compute the dashboard's first view — the whole portfolio over the last 12 months — in
+    every language of the portal and keep it for ``DASHBOARD_CACHE_SECONDS``, so that nobody
+    opening the dashboard waits for it (Celery beat runs this more often than the figures
+    expire: ``DASHBOARD_WARM_SECONDS``). Returns how many reports were kept; none when the
+    figures are not kept at all (``DASHBOARD_CACHE_SECONDS`` 0)."""
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    if not seconds:
+        return 0
+    filters = PortfolioFilters.default()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            _compute_and_keep(filters, seconds)
+    return len(settings.LANGUAGES)

@@ -1,11 +1,12 @@
 """Celery tasks of monitoring and evaluation (thin: each calls one service). Celery beat
-runs both daily (``CELERY_BEAT_SCHEDULE``); reminders repeat as ``REMINDERS`` says."""
+runs the reminders daily (``CELERY_BEAT_SCHEDULE``; they repeat as ``REMINDERS`` says) and
+keeps the dashboard's first view computed ahead."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from evaluations import services
+from evaluations import dashboard, services
 
 
 @shared_task
@@ -16,3 +17,8 @@ def remind_measurements_due() -> int:
 @shared_task
 def remind_evaluations_due() -> int:
     return services.evaluations_remind_due()
+
+
+@shared_task
+def warm_dashboard() -> int:
+    return dashboard.warm_portfolio_reports()

@@ -202,6 +202,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluations.tasks.remind_evaluations_due",
         "schedule": _daily_reminders,
     },
+    # The dashboard's first view, computed ahead in every language (when its figures are
+    # kept: DASHBOARD_CACHE_SECONDS) — more often than they expire, so no reader waits.
+    "dashboard-warm": {
+        "task": "evaluations.tasks.warm_dashboard",
+        "schedule": timedelta(seconds=env.int("DASHBOARD_WARM_SECONDS", 240, minimum=30)),
+    },
 }
 # How often a reminder repeats while its condition holds (days; 0 = once per occurrence).
 # Whatever the value, one object gets one reminder per reason per day at most.

@@ -1171,3 +1171,48 @@ def test_the_page_says_when_kept_figures_were_computed(portfolio, client, staff,
     assert json_script(client.get(URL, PERIOD), "portfolio-report") == json_script(
         first, "portfolio-report"
     )
+
+
+# --- the first view computed ahead (evaluations.tasks.warm_dashboard) ---------------------------
+
+
+def test_beat_computes_the_first_view_ahead_of_its_expiry(settings):
+    from evaluations import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboard-warm"]
+    assert entry["task"] == tasks.warm_dashboard.name
+    assert entry["schedule"].total_seconds() < 300  # production keeps the figures 300 s
+
+
+def test_the_first_view_is_served_computed_ahead_in_every_language(
+    portfolio, client, api_as, staff, settings, monkeypatch
+):
+    from evaluations import dashboard, tasks
+
+    settings.DASHBOARD_CACHE_SECONDS = 300
+    # In process: a worker has its own settings, which keep nothing (the embedded default).
+    assert tasks.warm_dashboard() == len(settings.LANGUAGES) == 3
+
+    def not_computed(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the report was computed on request, not ahead")
+
+    monkeypatch.setattr(dashboard, "portfolio_report", not_computed)
+    for language in ("en", "fr", "es"):
+        staff.language = language  # the page speaks the user's language
+        staff.save(update_fields=["language"])
+        client.force_login(staff)
+        page = client.get(URL)
+        assert page.status_code == 200
+        assert page["Content-Language"] == language
+        assert api_as(staff).get(API).status_code == 200
+    with pytest.raises(AssertionError, match="computed on request"):
+        client.get(URL, {"region": "Africa"})  # a view not computed ahead
+
+
+def test_nothing_is_computed_ahead_when_the_figures_are_not_kept(portfolio, settings):
+    from evaluations import tasks
+
+    assert settings.DASHBOARD_CACHE_SECONDS == 0
+    with CaptureQueriesContext(connection) as captured:
+        assert tasks.warm_dashboard() == 0
+    assert len(captured) == 0
