@@ -2,7 +2,11 @@
 
 Matching runs in two stages. The database applies the hard exclusions and gathers, for the
 candidates that remain, only the facts that matter for this need (``Candidate``): see
-``experts.selectors.match_candidates``. This module turns those facts into a score:
+``experts.selectors.match_candidates``. This module turns those facts into a score.
+(On PostgreSQL the database stage also computes the total, unrounded, to return only the
+candidates who can reach the shortlist: ``experts.selectors.SCORE`` repeats the formulas
+below with this module's constants. Change both; tests/experts/test_selectors.py fails
+until the rankings agree.)
 
 * each soft component is a number between 0 and 1 with the facts behind it (stored with
   the shortlist; ``experts.explain`` puts them in words in the reader's language);
